@@ -1,0 +1,97 @@
+//! [`VaeConfig`]: the hyper-parameters of a [`Vae`], validated in one place.
+
+use burn::nn::activation::ActivationConfig;
+use burn::prelude::*;
+
+use crate::decoder::DecoderConfig;
+use crate::encoder::EncoderConfig;
+use crate::error::VaeError;
+use crate::vae::Vae;
+
+/// Configuration of a fully connected VAE.
+///
+/// The defaults are PyTorch's `examples/vae` model: 784-400-20 with ReLU,
+/// `beta = 1`. The decoder mirrors the encoder's hidden sizes.
+///
+/// ```
+/// use vae_model::VaeConfig;
+///
+/// let config = VaeConfig::new().with_hidden_dims(vec![512, 256]).with_latent_dim(16);
+/// assert!(config.validate().is_ok());
+/// assert!(VaeConfig::new().with_latent_dim(0).validate().is_err());
+/// ```
+#[derive(Config, Debug)]
+pub struct VaeConfig {
+    /// Number of input features (784 for 28x28 MNIST images, flattened).
+    #[config(default = 784)]
+    pub input_dim: usize,
+    /// Widths of the encoder's hidden layers, input side first; the decoder uses them reversed.
+    #[config(default = "vec![400]")]
+    pub hidden_dims: Vec<usize>,
+    /// Dimension of the latent space `z`.
+    #[config(default = 20)]
+    pub latent_dim: usize,
+    /// Activation between hidden layers (element-wise only).
+    #[config(default = "ActivationConfig::Relu")]
+    pub activation: ActivationConfig,
+    /// Weight of the KL term in the loss (`1.0` is the ELBO; `> 1` is a beta-VAE).
+    #[config(default = 1.0)]
+    pub beta: f64,
+}
+
+impl VaeConfig {
+    /// Checks every field; the error names the field, its value and the rule.
+    pub fn validate(&self) -> Result<(), VaeError> {
+        let zero = |field: String, value: usize| {
+            (value == 0).then_some(VaeError::ZeroSize { field, value })
+        };
+        if let Some(error) = zero("input_dim".into(), self.input_dim)
+            .or_else(|| zero("latent_dim".into(), self.latent_dim))
+            .or_else(|| {
+                self.hidden_dims
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, &d)| zero(format!("hidden_dims[{i}]"), d))
+            })
+        {
+            return Err(error);
+        }
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Err(VaeError::InvalidBeta(self.beta));
+        }
+        if matches!(self.activation, ActivationConfig::SwiGlu(_)) {
+            return Err(VaeError::UnsupportedActivation("SwiGlu".into()));
+        }
+        Ok(())
+    }
+
+    /// Builds the model on `device` after [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> Result<Vae, VaeError> {
+        self.validate()?;
+        let encoder = EncoderConfig {
+            input_dim: self.input_dim,
+            hidden_dims: self.hidden_dims.clone(),
+            latent_dim: self.latent_dim,
+            activation: self.activation.clone(),
+        }
+        .init(device);
+        let decoder = DecoderConfig {
+            latent_dim: self.latent_dim,
+            hidden_dims: self.hidden_dims.iter().rev().copied().collect(),
+            output_dim: self.input_dim,
+            activation: self.activation.clone(),
+        }
+        .init(device);
+        Ok(Vae::new(encoder, decoder, self.latent_dim, self.beta))
+    }
+
+    /// Builds the model on `device`.
+    ///
+    /// # Panics
+    /// If the config is invalid; use [`try_init`](Self::try_init) for configs that come
+    /// from users.
+    pub fn init(&self, device: &Device) -> Vae {
+        self.try_init(device)
+            .unwrap_or_else(|error| panic!("invalid VaeConfig: {error}"))
+    }
+}

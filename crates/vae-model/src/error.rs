@@ -1,0 +1,36 @@
+//! Errors raised by [`VaeConfig`](crate::VaeConfig) validation and shape checks.
+
+use thiserror::Error;
+
+/// A configuration or input that cannot build or feed a [`Vae`](crate::Vae).
+///
+/// Every variant names the offending field or shape and the rule it breaks, so that a
+/// user can fix the config file without reading the source.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum VaeError {
+    /// A size field is zero.
+    #[error("`{field}` is {value}, but it must be at least 1 (set a positive size in the config)")]
+    ZeroSize {
+        /// The config field, e.g. `latent_dim` or `hidden_dims[1]`.
+        field: String,
+        /// The value found.
+        value: usize,
+    },
+    /// `beta` is negative or not finite.
+    #[error("`beta` is {0}, but it must be a finite number >= 0 (1.0 gives the standard ELBO)")]
+    InvalidBeta(f64),
+    /// The activation changes the width of its input, which an MLP layer stack cannot use.
+    #[error(
+        "activation `{0}` changes the feature width and cannot be used between MLP layers; \
+         choose an element-wise one such as Relu, Gelu, Tanh or LeakyRelu"
+    )]
+    UnsupportedActivation(String),
+    /// A tensor given to the model does not have the shape the config expects.
+    #[error("input has shape {found:?}, but the model expects [batch, {expected}] (batch >= 1)")]
+    InputShape {
+        /// The expected feature width (`input_dim` or `latent_dim`).
+        expected: usize,
+        /// The shape found.
+        found: Vec<usize>,
+    },
+}

@@ -1,0 +1,85 @@
+//! The one place that maps `--backend` and the compiled cargo features to a Burn `Device`.
+
+use burn::prelude::*;
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// A compute backend, chosen at run time among those compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Burn's pure-Rust CPU backend (cargo feature `flex`, the default).
+    Flex,
+    /// The ndarray CPU backend (cargo feature `ndarray`; deprecated upstream).
+    Ndarray,
+    /// Any GPU through wgpu: Vulkan, Metal, DX12 (cargo feature `wgpu`).
+    Wgpu,
+}
+
+impl Backend {
+    /// The cargo feature that compiles this backend in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Backend::Flex => "flex",
+            Backend::Ndarray => "ndarray",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// Whether this binary was built with the backend's feature.
+    pub fn is_compiled(self) -> bool {
+        match self {
+            Backend::Flex => cfg!(feature = "flex"),
+            Backend::Ndarray => cfg!(feature = "ndarray"),
+            Backend::Wgpu => cfg!(feature = "wgpu"),
+        }
+    }
+
+    /// The first compiled backend in the order flex, ndarray, wgpu.
+    pub fn default_compiled() -> Option<Self> {
+        [Backend::Flex, Backend::Ndarray, Backend::Wgpu]
+            .into_iter()
+            .find(|b| b.is_compiled())
+    }
+
+    /// The backend's device, or an error naming the feature to enable.
+    #[allow(unreachable_code, unreachable_patterns, deprecated)] // each arm exists only with its feature; ndarray is deprecated upstream
+    pub fn device(self) -> Result<Device, String> {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => return Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
+            Backend::Ndarray => return Ok(Device::ndarray()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => return probe_wgpu(Device::wgpu(Default::default())),
+            _ => {}
+        }
+        Err(format!(
+            "backend `{name}` is not compiled into this binary. Rebuild with `--features {feature}` \
+             (e.g. `cargo run --release --features {feature} -- train --backend {name} ...`)",
+            name = self.feature(),
+            feature = self.feature(),
+        ))
+    }
+}
+
+/// wgpu finds its adapter lazily and panics if there is none: try one tiny op first.
+#[cfg(feature = "wgpu")]
+fn probe_wgpu(device: Device) -> Result<Device, String> {
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let probe = std::panic::catch_unwind(|| Tensor::<1>::zeros([1], &device).into_data());
+    std::panic::set_hook(previous_hook);
+    probe.map(|_| device).map_err(|_| {
+        "the wgpu backend found no usable GPU adapter. Install a Vulkan, Metal or DX12 driver \
+         (on Debian/Ubuntu without a GPU, `apt-get install mesa-vulkan-drivers` gives a software \
+         one), or choose `--backend flex`"
+            .to_string()
+    })
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.feature())
+    }
+}

@@ -1,0 +1,248 @@
+//! [`TrainingConfig`]: everything one run needs, loaded from a JSON file, validated in one
+//! place and saved as `config.json` in the run folder (which replays the run).
+
+use std::path::Path;
+
+use burn::optim::AdamConfig;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vae_model::VaeConfig;
+
+/// `torch.optim.Adam`'s default epsilon.
+pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
+
+use crate::error::ConfigError;
+
+/// A complete training run: model, optimizer, schedule and data limits.
+///
+/// Every field must be present in the file: Burn's config loader does not fill defaults,
+/// so `vae print-config` writes a complete one to start from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainingConfig {
+    /// The model (Burn config: sizes, activation, beta).
+    pub model: VaeConfig,
+    /// Adam's settings (Burn config). The default `epsilon` is PyTorch's 1e-8, not Burn's 1e-5:
+    /// it matters early in training, when the gradients' second moments are small.
+    pub optimizer: AdamConfig,
+    /// Number of passes over the training set.
+    pub num_epochs: usize,
+    /// Images per optimizer step.
+    pub batch_size: usize,
+    /// Adam's learning rate (constant).
+    pub learning_rate: f64,
+    /// Seeds the weights, the posterior noise, the shuffling and the picture noise.
+    pub seed: u64,
+    /// Data-loader worker threads; 0 loads batches on the training thread (reproducible order).
+    pub num_workers: usize,
+    /// Use only the first N training images (`null`: all 60,000). For smoke tests.
+    pub train_images: Option<usize>,
+    /// Use only the first N test images for validation (`null`: all 10,000).
+    pub valid_images: Option<usize>,
+}
+
+impl Default for TrainingConfig {
+    /// PyTorch's `examples/vae`: 784-400-20, ReLU, Adam 1e-3, batch 128, 10 epochs, seed 1.
+    fn default() -> Self {
+        Self {
+            model: VaeConfig::new(),
+            optimizer: AdamConfig::new().with_epsilon(PYTORCH_ADAM_EPSILON),
+            num_epochs: 10,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            seed: 1,
+            num_workers: 2,
+            train_images: None,
+            valid_images: None,
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// Reads and validates a config file; every error names the file and the fix.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|reason| ConfigError::Invalid {
+            path: path.to_owned(),
+            reason,
+        })
+    }
+
+    /// Parses and validates JSON text; the error is one sentence naming the field.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let raw: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let config: Self = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+            match e.path().to_string().as_str() {
+                "." => e.inner().to_string(),
+                path => format!("at `{path}`: {}", e.inner()),
+            }
+        })?;
+        // Serde ignores unknown keys (and Burn's configs cannot forbid them): find typos by
+        // comparing the file with the config written back.
+        let canonical = serde_json::to_value(&config).map_err(|e| e.to_string())?;
+        if let Some(path) = unknown_key(&raw, &canonical, "") {
+            return Err(format!("unknown field `{path}`"));
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every rule; the message names the field, the value and the rule.
+    pub fn validate(&self) -> Result<(), String> {
+        self.model.validate().map_err(|e| format!("model: {e}"))?;
+        self.validate_optimizer()?;
+        let positive = [
+            ("num_epochs", self.num_epochs),
+            ("batch_size", self.batch_size),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(format!("`{field}` is 0, but it must be at least 1"));
+            }
+        }
+        for (field, value) in [
+            ("train_images", self.train_images),
+            ("valid_images", self.valid_images),
+        ] {
+            if value == Some(0) {
+                return Err(format!(
+                    "`{field}` is 0: use null for the whole split or a count >= 1"
+                ));
+            }
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(format!(
+                "`learning_rate` is {}, but it must be a finite number > 0 (PyTorch's example uses 1e-3)",
+                self.learning_rate
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adam's fields are private to Burn: read them back from their serialized form.
+    fn validate_optimizer(&self) -> Result<(), String> {
+        let adam = serde_json::to_value(&self.optimizer).map_err(|e| e.to_string())?;
+        let number = |field: &str| adam.get(field).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        for beta in ["beta_1", "beta_2"] {
+            let value = number(beta);
+            if !(0.0..1.0).contains(&value) {
+                return Err(format!(
+                    "`optimizer.{beta}` is {value}, but it must be in [0, 1)"
+                ));
+            }
+        }
+        let epsilon = number("epsilon");
+        if !(epsilon > 0.0) {
+            return Err(format!(
+                "`optimizer.epsilon` is {epsilon}, but it must be > 0 (PyTorch uses 1e-8)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the config as pretty JSON.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(path, json + "\n")
+    }
+}
+
+/// The first key of `raw` (dotted path) that `canonical` does not have.
+fn unknown_key(raw: &Value, canonical: &Value, prefix: &str) -> Option<String> {
+    let (Value::Object(raw), Value::Object(canonical)) = (raw, canonical) else {
+        return None;
+    };
+    raw.iter().find_map(|(key, value)| {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match canonical.get(key) {
+            None => Some(path),
+            Some(known) => unknown_key(value, known, &path),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json() -> Value {
+        serde_json::to_value(TrainingConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn the_default_round_trips() {
+        let text = serde_json::to_string(&TrainingConfig::default()).unwrap();
+        let config = TrainingConfig::from_json(&text).unwrap();
+        assert_eq!(config.model.hidden_dims, vec![400]);
+        assert_eq!(config.batch_size, 128);
+    }
+
+    #[test]
+    fn unknown_fields_are_named_at_any_depth() {
+        let mut top = json();
+        top["batchsize"] = 3.into();
+        assert_eq!(
+            TrainingConfig::from_json(&top.to_string()).unwrap_err(),
+            "unknown field `batchsize`"
+        );
+        let mut nested = json();
+        nested["model"]["latentdim"] = 3.into();
+        assert!(
+            TrainingConfig::from_json(&nested.to_string())
+                .unwrap_err()
+                .contains("`model.latentdim`")
+        );
+    }
+
+    #[test]
+    fn missing_fields_and_bad_values_are_named() {
+        let mut missing = json();
+        missing["model"]
+            .as_object_mut()
+            .unwrap()
+            .remove("latent_dim");
+        assert!(
+            TrainingConfig::from_json(&missing.to_string())
+                .unwrap_err()
+                .contains("latent_dim")
+        );
+        let cases = [
+            ("batch_size", Value::from(0), "batch_size"),
+            ("learning_rate", Value::from(-1.0), "learning_rate"),
+            ("train_images", Value::from(0), "train_images"),
+            ("num_epochs", Value::from("ten"), "invalid type"),
+            (
+                "optimizer",
+                serde_json::json!({"beta_1": 0.9, "beta_2": 1.5, "epsilon": 1e-8,
+                "amsgrad": false, "weight_decay": null, "grad_clipping": null}),
+                "optimizer.beta_2",
+            ),
+        ];
+        for (field, value, expected) in cases {
+            let mut bad = json();
+            bad[field] = value;
+            let error = TrainingConfig::from_json(&bad.to_string()).unwrap_err();
+            assert!(error.contains(expected), "{field}: {error}");
+        }
+        let mut negative = json();
+        negative["model"]["latent_dim"] = Value::from(-3);
+        let error = TrainingConfig::from_json(&negative.to_string()).unwrap_err();
+        assert!(
+            error.contains("`model.latent_dim`") && error.contains("-3"),
+            "{error}"
+        );
+        let mut zero = json();
+        zero["model"]["hidden_dims"] = serde_json::json!([400, 0]);
+        assert!(
+            TrainingConfig::from_json(&zero.to_string())
+                .unwrap_err()
+                .contains("hidden_dims[1]")
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! Per-epoch model checkpoints that also draw the epoch's pictures.
+//!
+//! Burn's Learner hands each epoch's model record to a checkpointer; this one writes it
+//! atomically (temporary file, then rename), reloads it into a CPU model and draws the
+//! reconstruction and sample grids from the reloaded weights, so that every picture comes
+//! from a checkpoint that loads.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+use vae_model::{Vae, VaeConfig, VaeError};
+
+use crate::batcher::MnistBatcher;
+use crate::images::save_grid;
+use crate::mnist::{IMAGE_PIXELS, MnistData};
+use crate::run_dir::RunDir;
+
+/// Test images shown over their reconstructions.
+pub const RECONSTRUCTION_COUNT: usize = 8;
+/// Prior samples per grid (8 x 8).
+pub const SAMPLE_COUNT: usize = 64;
+/// Each MNIST pixel is drawn as a block this wide.
+const SCALE: u32 = 2;
+
+/// Fixed inputs of the per-epoch pictures, so that epochs can be compared, and a CPU model
+/// to load each checkpoint into.
+///
+/// Everything random is drawn here, once, before training starts: drawing pictures later
+/// consumes no random numbers, so it cannot change the training run (Flex's RNG is global).
+#[derive(Debug, Clone)]
+pub struct PictureInputs {
+    /// The first test images, `[8, 784]` intensities.
+    pub test_images: TensorData,
+    /// Latent codes drawn once from the prior, `[64, latent_dim]`.
+    pub prior_codes: TensorData,
+    /// A model with every parameter initialized, on the Flex CPU device.
+    template: Vae,
+}
+
+impl PictureInputs {
+    /// Takes the first test images and draws the prior codes and the template model on the
+    /// Flex CPU device, seeded with `seed`.
+    pub fn new(test: &MnistData, config: &VaeConfig, seed: u64) -> Result<Self, VaeError> {
+        let device = Device::flex();
+        device.seed(seed);
+        let count = RECONSTRUCTION_COUNT.min(burn::data::dataset::Dataset::len(test));
+        let images = MnistBatcher::images((0..count).map(|i| test.pixels(i)), &device);
+        let prior_codes = Tensor::<2>::random(
+            [SAMPLE_COUNT, config.latent_dim],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        )
+        .into_data();
+        let template = config.try_init(&device)?;
+        // Touch every parameter now, so that none is initialized (randomly) later.
+        let posterior = template.encode(images.clone());
+        let _ = template
+            .decode(posterior.mean + posterior.log_var)
+            .into_data();
+        Ok(Self {
+            test_images: images.into_data(),
+            prior_codes,
+            template,
+        })
+    }
+
+    /// Draws both grids for the model in `record_path` into the run folder.
+    pub fn draw(&self, record_path: &Path, run: &RunDir, epoch: usize) -> Result<(), String> {
+        let device = Device::flex();
+        let model = self
+            .template
+            .clone()
+            .try_load_file(record_path)
+            .map_err(|e| format!("cannot reload {}: {e}", record_path.display()))?;
+        let inputs = Tensor::<2>::from_data(self.test_images.clone(), &device);
+        let reconstructions = model.reconstruct(inputs.clone());
+        let pair = Tensor::cat(vec![inputs, reconstructions], 0); // [16, 784]
+        let samples = model
+            .decoder
+            .probabilities(Tensor::from_data(self.prior_codes.clone(), &device));
+        let to_vec = |t: Tensor<2>| {
+            t.into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| format!("{e:?}"))
+        };
+        let columns = (self.test_images.num_elements() / IMAGE_PIXELS).max(1);
+        save_grid(
+            &run.reconstruction_image(epoch),
+            &to_vec(pair)?,
+            columns,
+            SCALE,
+        )
+        .map_err(|e| e.to_string())?;
+        save_grid(&run.samples_image(epoch), &to_vec(samples)?, 8, SCALE).map_err(|e| e.to_string())
+    }
+}
+
+/// Writes `record` to `path` through a temporary file and a rename.
+pub fn save_atomically<R: Checkpoint>(record: R, path: &Path) -> Result<(), CheckpointerError> {
+    let partial = path.with_extension("bpk.partial");
+    record.save(partial.clone())?;
+    std::fs::rename(&partial, path).map_err(CheckpointerError::IOError)
+}
+
+/// Burn `Checkpointer` for records of one kind (`model`, `optim`, `scheduler`), written
+/// atomically to `checkpoint/{name}-{epoch}.bpk`; for the model, it also draws the pictures.
+pub struct EpochCheckpointer {
+    directory: PathBuf,
+    name: &'static str,
+    pictures: Option<(PictureInputs, RunDir)>,
+}
+
+impl EpochCheckpointer {
+    /// A checkpointer for optimizer or scheduler records.
+    pub fn new(run: &RunDir, name: &'static str) -> Self {
+        Self {
+            directory: run.checkpoints(),
+            name,
+            pictures: None,
+        }
+    }
+
+    /// The model checkpointer, which also draws each epoch's pictures.
+    pub fn for_model(run: &RunDir, pictures: PictureInputs) -> Self {
+        Self {
+            directory: run.checkpoints(),
+            name: "model",
+            pictures: Some((pictures, run.clone())),
+        }
+    }
+
+    fn path(&self, epoch: usize) -> PathBuf {
+        self.directory.join(format!("{}-{epoch}.bpk", self.name))
+    }
+}
+
+impl<R: Checkpoint> Checkpointer<R> for EpochCheckpointer {
+    fn save(&self, epoch: usize, record: R) -> Result<(), CheckpointerError> {
+        std::fs::create_dir_all(&self.directory).map_err(CheckpointerError::IOError)?;
+        let path = self.path(epoch);
+        save_atomically(record, &path)?;
+        if let Some((pictures, run)) = &self.pictures {
+            pictures
+                .draw(&path, run, epoch)
+                .map_err(CheckpointerError::Unknown)?;
+        }
+        Ok(())
+    }
+
+    fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
+        let path = self.path(epoch);
+        if path.exists() {
+            std::fs::remove_file(path).map_err(CheckpointerError::IOError)?;
+        }
+        Ok(())
+    }
+
+    fn restore(&self, epoch: usize) -> Result<R, CheckpointerError> {
+        R::load(self.path(epoch))
+    }
+}
+
+/// Keeps every epoch's checkpoint (Burn's default keeps only the last two and the best).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeepEveryEpoch;
+
+impl burn::train::checkpoint::CheckpointingStrategy for KeepEveryEpoch {
+    fn checkpointing(
+        &mut self,
+        _epoch: usize,
+        _collector: &burn::train::metric::store::EventStoreClient,
+    ) -> Vec<burn::train::checkpoint::CheckpointingAction> {
+        vec![burn::train::checkpoint::CheckpointingAction::Save]
+    }
+}

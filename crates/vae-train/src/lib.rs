@@ -1,0 +1,18 @@
+//! Training for [`vae_model`] on MNIST with Burn's `Learner`, and the `vae` command.
+//!
+//! The binary is a thin layer over [`training::train`]; the pieces are public so that other
+//! programs can reuse the data pipeline ([`mnist`], [`batcher`]), the backend selection
+//! ([`backend`]) and the run folder layout ([`run_dir`]).
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod batcher;
+pub mod cli;
+pub mod config;
+pub mod epoch_artifacts;
+pub mod error;
+pub mod images;
+pub mod mnist;
+pub mod renderer;
+pub mod run_dir;
+pub mod training;

@@ -1,0 +1,87 @@
+//! The `vae` command: `vae train --config configs/mnist-mlp.json`, `vae print-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use vae_train::backend::Backend;
+use vae_train::cli::{Cli, Command, PrintConfigArgs, TrainArgs};
+use vae_train::config::TrainingConfig;
+use vae_train::error::ConfigError;
+use vae_train::training::{TrainOptions, train};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Train(args) => run_train(args),
+        Command::PrintConfig(args) => print_config(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => TrainingConfig::load(path)?,
+        None => TrainingConfig::default(),
+    };
+    if let Some(epochs) = args.epochs {
+        config.num_epochs = epochs;
+    }
+    if let Some(batch_size) = args.batch_size {
+        config.batch_size = batch_size;
+    }
+    if let Some(learning_rate) = args.learning_rate {
+        config.learning_rate = learning_rate;
+    }
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    config.validate().map_err(ConfigError::Override)?;
+    let backend = match args.backend {
+        Some(backend) => backend,
+        None => Backend::default_compiled().context(
+            "no backend is compiled in: rebuild with --features flex (or ndarray, wgpu)",
+        )?,
+    };
+    let run_dir = args.run_dir.unwrap_or_else(|| {
+        let stem = args
+            .config
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "default".into());
+        PathBuf::from("runs").join(stem)
+    });
+    println!("training on {backend}, run folder {}", run_dir.display());
+    let report = train(TrainOptions {
+        config,
+        backend,
+        data_dir: args.data_dir,
+        run_dir,
+        overwrite: args.overwrite,
+        plain: args.plain,
+    })?;
+    println!(
+        "done: {} epochs; model, checkpoints, metrics.csv and pictures in {}",
+        report.epochs,
+        report.run_dir.display()
+    );
+    Ok(())
+}
+
+fn print_config(args: PrintConfigArgs) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(&TrainingConfig::default())? + "\n";
+    match args.out {
+        Some(path) => std::fs::write(&path, json)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{json}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! What a run shows while it trains: Burn's TUI in a terminal, or one plain line per split
+//! (CI logs); in both cases a `metrics.csv` row per epoch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::train::LearnerSummary;
+use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::renderer::{
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining,
+};
+
+/// The metric names, in CSV column order.
+const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
+
+/// The `metrics.csv` header.
+pub const CSV_HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_loss,valid_reconstruction,valid_kl,seconds";
+
+/// Renders a run and writes `metrics.csv`; wraps Burn's TUI when one is given.
+pub struct RunRenderer {
+    inner: Option<Box<dyn MetricsRenderer>>,
+    csv: PathBuf,
+    names: HashMap<MetricId, String>,
+    finals: BTreeMap<(bool, String), f64>,
+    epoch: usize,
+    total_epochs: usize,
+    epoch_start: Instant,
+    split: String,
+    split_start: Instant,
+    split_items: usize,
+}
+
+impl RunRenderer {
+    /// `inner`: Burn's TUI (or any renderer) to forward to; `None` prints plain lines.
+    pub fn new(inner: Option<Box<dyn MetricsRenderer>>, csv: PathBuf) -> Self {
+        Self {
+            inner,
+            csv,
+            names: HashMap::new(),
+            finals: BTreeMap::new(),
+            epoch: 1,
+            total_epochs: 0,
+            epoch_start: Instant::now(),
+            split: String::new(),
+            split_start: Instant::now(),
+            split_items: 0,
+        }
+    }
+
+    fn record(&mut self, valid: bool, state: &MetricState) {
+        if let MetricState::Numeric(entry, Some(NumericEntry::Final(value))) = state
+            && let Some(name) = self.names.get(&entry.metric_id)
+        {
+            self.finals.insert((valid, name.clone()), *value);
+        }
+    }
+
+    fn value(&self, valid: bool, name: &str) -> f64 {
+        self.finals
+            .get(&(valid, name.to_string()))
+            .copied()
+            .unwrap_or(f64::NAN)
+    }
+
+    fn write_csv_row(&self) -> std::io::Result<()> {
+        let new = !self.csv.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.csv)?;
+        if new {
+            writeln!(file, "{CSV_HEADER}")?;
+        }
+        let mut row = self.epoch.to_string();
+        for valid in [false, true] {
+            for name in METRICS {
+                row.push_str(&format!(",{:.4}", self.value(valid, name)));
+            }
+        }
+        row.push_str(&format!(",{:.2}", self.epoch_start.elapsed().as_secs_f64()));
+        writeln!(file, "{row}")
+    }
+}
+
+impl MetricsRendererTraining for RunRenderer {
+    fn update_train(&mut self, state: MetricState) {
+        self.record(false, &state);
+        if let Some(inner) = &mut self.inner {
+            inner.update_train(state);
+        }
+    }
+
+    fn update_valid(&mut self, state: MetricState) {
+        self.record(true, &state);
+        if let Some(inner) = &mut self.inner {
+            inner.update_valid(state);
+        }
+    }
+
+    fn on_train_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
+        match &mut self.inner {
+            Some(inner) => inner.on_train_end(summary),
+            None => {
+                if let Some(summary) = summary {
+                    println!("{summary}");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl MetricsRendererEvaluation for RunRenderer {
+    fn update_test(&mut self, name: EvaluationName, state: MetricState) {
+        if let Some(inner) = &mut self.inner {
+            inner.update_test(name, state);
+        }
+    }
+}
+
+impl TrainingProgressLogger for RunRenderer {
+    fn start(
+        &mut self,
+        total_epochs: usize,
+        starting_epoch: usize,
+        total_items: Option<usize>,
+        label: Option<&str>,
+    ) {
+        self.total_epochs = total_epochs;
+        self.epoch = starting_epoch;
+        self.epoch_start = Instant::now();
+        if let Some(inner) = &mut self.inner {
+            inner.start(total_epochs, starting_epoch, total_items, label);
+        }
+    }
+
+    fn update_epoch(&mut self, epoch: usize) {
+        self.epoch = epoch;
+        if let Err(error) = self.write_csv_row() {
+            eprintln!("warning: cannot append to {}: {error}", self.csv.display());
+        }
+        self.epoch = epoch + 1;
+        self.epoch_start = Instant::now();
+        if let Some(inner) = &mut self.inner {
+            inner.update_epoch(epoch);
+        }
+    }
+
+    fn start_split(&mut self, split: &str, total_items: usize) {
+        self.split = split.to_string();
+        self.split_start = Instant::now();
+        self.split_items = total_items;
+        if let Some(inner) = &mut self.inner {
+            inner.start_split(split, total_items);
+        }
+    }
+
+    fn update_split(&mut self, items_processed: usize) {
+        if let Some(inner) = &mut self.inner {
+            inner.update_split(items_processed);
+        }
+    }
+
+    fn end_split(&mut self) {
+        match &mut self.inner {
+            Some(inner) => inner.end_split(),
+            None => {
+                let valid = self.split == "valid";
+                let seconds = self.split_start.elapsed().as_secs_f64();
+                println!(
+                    "epoch {}/{} {:<5} loss {:>8.3} | reconstruction {:>8.3} | KL {:>7.3} | {:>6.0} img/s",
+                    self.epoch,
+                    self.total_epochs,
+                    self.split,
+                    self.value(valid, "Loss"),
+                    self.value(valid, "Reconstruction"),
+                    self.value(valid, "KL"),
+                    self.split_items as f64 / seconds.max(1e-9),
+                );
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some(inner) = &mut self.inner {
+            TrainingProgressLogger::end(inner.as_mut());
+        }
+    }
+
+    fn log_event_training(&mut self, event: String) {
+        if let Some(inner) = &mut self.inner {
+            inner.log_event_training(event);
+        }
+    }
+}
+
+impl EvaluationProgressLogger for RunRenderer {
+    fn start_global_progress(&mut self, total_tests: usize) {
+        if let Some(inner) = &mut self.inner {
+            inner.start_global_progress(total_tests);
+        }
+    }
+
+    fn start_test(&mut self, name: &str, total_items: usize) {
+        if let Some(inner) = &mut self.inner {
+            inner.start_test(name, total_items);
+        }
+    }
+
+    fn update_test_progress(&mut self, items_processed: usize) {
+        if let Some(inner) = &mut self.inner {
+            inner.update_test_progress(items_processed);
+        }
+    }
+
+    fn end_test(&mut self) {
+        if let Some(inner) = &mut self.inner {
+            inner.end_test();
+        }
+    }
+
+    fn end_global_progress(&mut self) {
+        if let Some(inner) = &mut self.inner {
+            inner.end_global_progress();
+        }
+    }
+
+    fn log_event_evaluation(&mut self, event: String) {
+        if let Some(inner) = &mut self.inner {
+            inner.log_event_evaluation(event);
+        }
+    }
+}
+
+impl MetricsRenderer for RunRenderer {
+    fn manual_close(&mut self) {
+        if let Some(inner) = &mut self.inner {
+            inner.manual_close();
+        }
+    }
+
+    fn register_metric(&mut self, definition: MetricDefinition) {
+        self.names
+            .insert(definition.metric_id.clone(), definition.name.to_string());
+        if let Some(inner) = &mut self.inner {
+            inner.register_metric(definition);
+        }
+    }
+}

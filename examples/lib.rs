@@ -1,0 +1,1 @@
+//! Runnable examples of burn-vae live next to this file; see `custom_loop.rs`.
