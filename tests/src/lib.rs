@@ -51,7 +51,7 @@ pub fn train_steps(
     for step in 0..steps {
         let start = (step * batch_size) % count;
         let end = (start + batch_size).min(count);
-        let batch = images.clone().slice([start..end]);
+        let batch = images.clone().narrow(0, start, end - start);
         let loss = vae.loss(batch).mean_loss();
         losses.push(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &vae);

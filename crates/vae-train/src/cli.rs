@@ -50,7 +50,7 @@ pub struct TrainArgs {
     /// Burn's download cache.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Run folder to create. Default: runs/<config file name>.
+    /// Run folder to create. Default: runs/CONFIG, CONFIG being the config file name without .json.
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
     /// Delete the contents of a run folder that already holds a run.

@@ -32,7 +32,8 @@ pub struct TrainingConfig {
     pub learning_rate: f64,
     /// Seeds the weights, the posterior noise, the shuffling and the picture noise.
     pub seed: u64,
-    /// Data-loader worker threads; 0 loads batches on the training thread (reproducible order).
+    /// Data-loader worker threads. 0 (the default) batches on the training thread, which keeps
+    /// the batch order, and so the whole run, reproducible; more workers do not keep the order.
     pub num_workers: usize,
     /// Use only the first N training images (`null`: all 60,000). For smoke tests.
     pub train_images: Option<usize>,
@@ -50,7 +51,7 @@ impl Default for TrainingConfig {
             batch_size: 128,
             learning_rate: 1e-3,
             seed: 1,
-            num_workers: 2,
+            num_workers: 0,
             train_images: None,
             valid_images: None,
         }
@@ -134,7 +135,7 @@ impl TrainingConfig {
             }
         }
         let epsilon = number("epsilon");
-        if !(epsilon > 0.0) {
+        if epsilon.is_nan() || epsilon <= 0.0 {
             return Err(format!(
                 "`optimizer.epsilon` is {epsilon}, but it must be > 0 (PyTorch uses 1e-8)"
             ));

@@ -271,9 +271,7 @@ fn parse_idx<'a>(
     }
     let count = word(1) as usize;
     let payload = &bytes[header_len..];
-    let expected = count
-        .checked_mul(item_shape.iter().product())
-        .unwrap_or(usize::MAX);
+    let expected = count.saturating_mul(item_shape.iter().product());
     if payload.len() != expected {
         return Err(corrupt(format!(
             "header says {count} items ({expected} bytes) but {} bytes follow",

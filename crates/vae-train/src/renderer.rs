@@ -6,13 +6,16 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::train::LearnerSummary;
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
+use burn::train::{Interrupter, LearnerSummary};
+
+/// The start of the interruption reason given when the loss diverges.
+pub const DIVERGED: &str = "the loss diverged";
 
 /// The metric names, in CSV column order.
 const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
@@ -20,9 +23,12 @@ const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
 /// The `metrics.csv` header.
 pub const CSV_HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_loss,valid_reconstruction,valid_kl,seconds";
 
-/// Renders a run and writes `metrics.csv`; wraps Burn's TUI when one is given.
+/// Renders a run and writes `metrics.csv`; wraps Burn's TUI when one is given. Stops the
+/// run (through Burn's interrupter, before the epoch is checkpointed) when an epoch's loss is
+/// NaN or infinite.
 pub struct RunRenderer {
     inner: Option<Box<dyn MetricsRenderer>>,
+    interrupter: Interrupter,
     csv: PathBuf,
     names: HashMap<MetricId, String>,
     finals: BTreeMap<(bool, String), f64>,
@@ -36,9 +42,15 @@ pub struct RunRenderer {
 
 impl RunRenderer {
     /// `inner`: Burn's TUI (or any renderer) to forward to; `None` prints plain lines.
-    pub fn new(inner: Option<Box<dyn MetricsRenderer>>, csv: PathBuf) -> Self {
+    /// `interrupter`: the run's, used to stop it when the loss diverges.
+    pub fn new(
+        inner: Option<Box<dyn MetricsRenderer>>,
+        interrupter: Interrupter,
+        csv: PathBuf,
+    ) -> Self {
         Self {
             inner,
+            interrupter,
             csv,
             names: HashMap::new(),
             finals: BTreeMap::new(),
@@ -145,6 +157,12 @@ impl TrainingProgressLogger for RunRenderer {
         self.epoch = epoch;
         if let Err(error) = self.write_csv_row() {
             eprintln!("warning: cannot append to {}: {error}", self.csv.display());
+        }
+        let (train, valid) = (self.value(false, "Loss"), self.value(true, "Loss"));
+        if !train.is_finite() || !valid.is_finite() {
+            self.interrupter.stop(Some(&format!(
+                "{DIVERGED}: in epoch {epoch} the train loss was {train} and the valid loss {valid}"
+            )));
         }
         self.epoch = epoch + 1;
         self.epoch_start = Instant::now();

@@ -17,7 +17,7 @@ use crate::batcher::MnistBatcher;
 use crate::config::TrainingConfig;
 use crate::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
 use crate::mnist::{MnistData, Split};
-use crate::renderer::RunRenderer;
+use crate::renderer::{DIVERGED, RunRenderer};
 use crate::run_dir::RunDir;
 
 /// Everything `vae train` needs besides the config file.
@@ -109,7 +109,8 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
         .summary();
     let tui = (!plain && std::io::stdout().is_terminal())
         .then(|| default_renderer(training.interrupter(), None));
-    let training = training.renderer(Box::new(RunRenderer::new(tui, run.metrics_csv())));
+    let renderer = RunRenderer::new(tui, training.interrupter(), run.metrics_csv());
+    let training = training.renderer(Box::new(renderer));
 
     let optimizer = config.optimizer.init();
     let result = training.launch(Learner::new(model, optimizer, config.learning_rate));
@@ -119,9 +120,21 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
             run.checkpoints().display()
         );
     }
-    if result.interrupted.is_some() {
+    if let Some(interruption) = result.interrupted {
+        let reason = interruption
+            .reason
+            .unwrap_or_else(|| "stopped by the user".into());
+        let advice = if reason.starts_with(DIVERGED) {
+            format!(
+                ". Lower `learning_rate` (now {}) or `model.beta` (now {}) and train again",
+                config.learning_rate, config.model.beta
+            )
+        } else {
+            String::new()
+        };
         bail!(
-            "training was interrupted; completed epochs are checkpointed in {}",
+            "training stopped early: {reason}{advice}. The checkpoints of the completed epochs \
+             before it are kept in {}",
             run.checkpoints().display()
         );
     }

@@ -318,3 +318,29 @@ fn an_unwritable_run_folder_is_refused_before_training() {
     assert!(stderr.contains("cannot write to run folder"), "{stderr}");
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
 }
+
+#[test]
+fn a_diverging_run_stops_with_an_error_naming_the_cause_and_keeps_nothing_broken() {
+    let run = tempfile::tempdir().unwrap();
+    let run_dir = run.path().join("run");
+    let stderr = fails(&vae(&[
+        "train",
+        "--config",
+        &repo_file("configs/smoke.json"),
+        "--data-dir",
+        path(&mnist_dir()),
+        "--run-dir",
+        path(&run_dir),
+        "--learning-rate",
+        "1000",
+        "--plain",
+    ]));
+    assert!(
+        stderr.contains("diverged") && stderr.contains("learning_rate"),
+        "{stderr}"
+    );
+    // The diverged epoch is not checkpointed and no final model is written.
+    assert!(!run_dir.join("checkpoint/model-1.bpk").exists());
+    assert!(!run_dir.join("model.bpk").exists());
+    assert!(run_dir.join("config.json").is_file());
+}
