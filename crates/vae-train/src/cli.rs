@@ -22,6 +22,145 @@ pub enum Command {
     Train(TrainArgs),
     /// Print a complete training config (PyTorch examples/vae settings) to start from.
     PrintConfig(PrintConfigArgs),
+    /// A PNG grid of images decoded from samples of the prior.
+    Sample(SampleArgs),
+    /// A PNG of test images (top row) over their reconstructions from the posterior mean.
+    Reconstruct(ReconstructArgs),
+    /// A PNG with one row per pair of test images, decoding the line between their posterior means.
+    Interpolate(InterpolateArgs),
+    /// A PNG varying one latent dimension per row around a test image's posterior mean.
+    Traverse(TraverseArgs),
+    /// Test-set negative ELBO, importance-weighted -log p(x), KL per dimension, active units.
+    Evaluate(EvaluateArgs),
+}
+
+/// Which trained run to read, and where.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run folder written by `vae train` (holds config.json and model.bpk).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Folder with the MNIST IDX files. Default: $VAE_MNIST_DIR, else Burn's download cache.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `vae sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Number of samples.
+    #[arg(long, default_value_t = 64)]
+    pub count: usize,
+    /// Images per row.
+    #[arg(long, default_value_t = 8)]
+    pub columns: usize,
+    /// Seeds the prior samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output PNG. Default: RUN_DIR/samples.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `vae reconstruct`.
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Test image indices, comma-separated (e.g. 0,1,2). Default: --count images at random.
+    #[arg(long, value_delimiter = ',')]
+    pub indices: Vec<usize>,
+    /// Number of random test images when --indices is not given.
+    #[arg(long, default_value_t = 8)]
+    pub count: usize,
+    /// Seeds the random choice of images.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output PNG. Default: RUN_DIR/reconstructions.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `vae interpolate`.
+#[derive(Debug, Args)]
+pub struct InterpolateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Pairs of test image indices, A:B comma-separated; one row each.
+    #[arg(long, value_delimiter = ',', default_value = "0:1,2:3,4:5,6:7", value_parser = parse_pair)]
+    pub pairs: Vec<(usize, usize)>,
+    /// Images per row, endpoints included.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Output PNG. Default: RUN_DIR/interpolations.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `vae traverse`.
+#[derive(Debug, Args)]
+pub struct TraverseArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Test image whose posterior mean is the centre of every row.
+    #[arg(long, default_value_t = 0)]
+    pub index: usize,
+    /// Each dimension goes from mean - RANGE to mean + RANGE.
+    #[arg(long, default_value_t = 3.0)]
+    pub range: f32,
+    /// Images per row.
+    #[arg(long, default_value_t = 9)]
+    pub steps: usize,
+    /// Output PNG. Default: RUN_DIR/traversal.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `vae evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Importance samples per image (K) for -log p(x).
+    #[arg(long, default_value_t = 1000)]
+    pub samples: usize,
+    /// Samples drawn at once per image (memory: batch * chunk * 784 floats per tensor).
+    #[arg(long, default_value_t = 250)]
+    pub chunk: usize,
+    /// Test images per batch.
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
+    /// Evaluate only the first N test images. Default: all 10,000.
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Seeds the posterior samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the figures as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+fn parse_pair(text: &str) -> Result<(usize, usize), String> {
+    let (a, b) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}` is not a pair A:B of test image indices"))?;
+    let index = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{s}` in `{text}` is not a test image index"))
+    };
+    Ok((index(a)?, index(b)?))
 }
 
 /// Arguments of `vae train`.

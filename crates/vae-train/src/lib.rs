@@ -8,11 +8,15 @@
 pub mod backend;
 pub mod batcher;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod epoch_artifacts;
 pub mod error;
+pub mod evaluate;
 pub mod images;
 pub mod mnist;
+pub mod pictures;
 pub mod renderer;
 pub mod run_dir;
+pub mod trained_run;
 pub mod training;

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use vae_train::backend::Backend;
 use vae_train::cli::{Cli, Command, PrintConfigArgs, TrainArgs};
+use vae_train::commands;
 use vae_train::config::TrainingConfig;
 use vae_train::error::ConfigError;
 use vae_train::training::{TrainOptions, train};
@@ -16,6 +16,14 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Train(args) => run_train(args),
         Command::PrintConfig(args) => print_config(args),
+        Command::Sample(args) => commands::run_sample(&args).map(wrote),
+        Command::Reconstruct(args) => commands::run_reconstruct(&args).map(wrote),
+        Command::Interpolate(args) => commands::run_interpolate(&args).map(wrote),
+        Command::Traverse(args) => commands::run_traverse(&args).map(|(path, order)| {
+            println!("rows: latent dimensions {order:?} (by decreasing KL)");
+            wrote(path)
+        }),
+        Command::Evaluate(args) => commands::run_evaluate(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -24,6 +32,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn wrote(path: PathBuf) {
+    println!("wrote {}", path.display());
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
@@ -44,12 +56,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         config.seed = seed;
     }
     config.validate().map_err(ConfigError::Override)?;
-    let backend = match args.backend {
-        Some(backend) => backend,
-        None => Backend::default_compiled().context(
-            "no backend is compiled in: rebuild with --features flex (or ndarray, wgpu)",
-        )?,
-    };
+    let backend = commands::resolve_backend(args.backend)?;
     let run_dir = args.run_dir.unwrap_or_else(|| {
         let stem = args
             .config

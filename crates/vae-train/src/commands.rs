@@ -1,0 +1,116 @@
+//! The inspection subcommands: each opens a trained run and writes a picture or a report.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::prelude::*;
+
+use crate::backend::Backend;
+use crate::cli::{
+    EvaluateArgs, InterpolateArgs, ReconstructArgs, RunArgs, SampleArgs, TraverseArgs,
+};
+use crate::evaluate::{EvaluateOptions, evaluate};
+use crate::mnist::{MnistData, Split};
+use crate::pictures::{interpolate, random_indices, reconstruct, sample, traverse};
+use crate::trained_run::TrainedRun;
+
+struct Opened {
+    run: TrainedRun,
+    device: Device,
+}
+
+fn open(args: &RunArgs) -> anyhow::Result<Opened> {
+    let backend = resolve_backend(args.backend)?;
+    let device = backend.device().map_err(anyhow::Error::msg)?;
+    let run = TrainedRun::open(&args.run_dir, &device)?;
+    Ok(Opened { run, device })
+}
+
+/// The backend asked for, or the first compiled one.
+pub fn resolve_backend(backend: Option<Backend>) -> anyhow::Result<Backend> {
+    match backend {
+        Some(backend) => Ok(backend),
+        None => Backend::default_compiled()
+            .context("no backend is compiled in: rebuild with --features flex (or ndarray, wgpu)"),
+    }
+}
+
+fn test_set(args: &RunArgs) -> anyhow::Result<MnistData> {
+    Ok(MnistData::load(Split::Test, args.data_dir.as_deref())?)
+}
+
+fn output(out: &Option<PathBuf>, run_dir: &Path, default: &str) -> PathBuf {
+    out.clone().unwrap_or_else(|| run_dir.join(default))
+}
+
+/// `vae sample`.
+pub fn run_sample(args: &SampleArgs) -> anyhow::Result<PathBuf> {
+    let opened = open(&args.run)?;
+    opened.device.seed(args.seed);
+    let grid = sample(&opened.run, args.count, args.columns, &opened.device)?;
+    let path = output(&args.out, &args.run.run_dir, "samples.png");
+    grid.save(&path)?;
+    Ok(path)
+}
+
+/// `vae reconstruct`.
+pub fn run_reconstruct(args: &ReconstructArgs) -> anyhow::Result<PathBuf> {
+    let opened = open(&args.run)?;
+    let test = test_set(&args.run)?;
+    let indices = if args.indices.is_empty() {
+        random_indices(&test, args.count, args.seed)
+    } else {
+        args.indices.clone()
+    };
+    let grid = reconstruct(&opened.run, &test, &indices, &opened.device)?;
+    let path = output(&args.out, &args.run.run_dir, "reconstructions.png");
+    grid.save(&path)?;
+    Ok(path)
+}
+
+/// `vae interpolate`.
+pub fn run_interpolate(args: &InterpolateArgs) -> anyhow::Result<PathBuf> {
+    let opened = open(&args.run)?;
+    let test = test_set(&args.run)?;
+    let grid = interpolate(&opened.run, &test, &args.pairs, args.steps, &opened.device)?;
+    let path = output(&args.out, &args.run.run_dir, "interpolations.png");
+    grid.save(&path)?;
+    Ok(path)
+}
+
+/// `vae traverse`; also returns the latent dimension shown on each row.
+pub fn run_traverse(args: &TraverseArgs) -> anyhow::Result<(PathBuf, Vec<usize>)> {
+    let opened = open(&args.run)?;
+    let test = test_set(&args.run)?;
+    let (grid, order) = traverse(
+        &opened.run,
+        &test,
+        args.index,
+        args.range,
+        args.steps,
+        &opened.device,
+    )?;
+    let path = output(&args.out, &args.run.run_dir, "traversal.png");
+    grid.save(&path)?;
+    Ok((path, order))
+}
+
+/// `vae evaluate`: prints the table, writes JSON if asked.
+pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
+    let evaluation = evaluate(&EvaluateOptions {
+        run_dir: args.run.run_dir.clone(),
+        backend: resolve_backend(args.run.backend)?,
+        data_dir: args.run.data_dir.clone(),
+        samples: args.samples,
+        chunk: args.chunk,
+        batch_size: args.batch_size,
+        images: args.images,
+        seed: args.seed,
+    })?;
+    println!("{evaluation}");
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&evaluation)? + "\n";
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Pictures of a trained model: prior samples, reconstructions, interpolations and latent
+//! traversals, each a PNG grid of 28x28 tiles.
+
+use anyhow::{Context, bail};
+use burn::prelude::*;
+
+use crate::batcher::MnistBatcher;
+use crate::images::save_grid;
+use crate::mnist::{IMAGE_PIXELS, MnistData};
+use crate::trained_run::TrainedRun;
+
+/// Each pixel is drawn as a block this wide.
+pub const SCALE: u32 = 2;
+
+/// A grid of images, `rows * columns` tiles of 784 intensities, row-major.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// Intensities in `[0, 1]`, one 784-block per tile.
+    pub pixels: Vec<f32>,
+    /// Tiles per row.
+    pub columns: usize,
+}
+
+impl Grid {
+    fn from_tensor(tensor: Tensor<2>, columns: usize) -> anyhow::Result<Self> {
+        let pixels = tensor
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(Self { pixels, columns })
+    }
+
+    /// Number of tiles.
+    pub fn len(&self) -> usize {
+        self.pixels.len() / IMAGE_PIXELS
+    }
+
+    /// Whether the grid has no tiles.
+    pub fn is_empty(&self) -> bool {
+        self.pixels.is_empty()
+    }
+
+    /// Tile `index`.
+    pub fn tile(&self, index: usize) -> &[f32] {
+        &self.pixels[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+    }
+
+    /// Writes the grid as a PNG.
+    pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        save_grid(path, &self.pixels, self.columns, SCALE)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+fn check_index(test: &MnistData, index: usize) -> anyhow::Result<()> {
+    let count = test.labels().len();
+    if index >= count {
+        bail!(
+            "test image index {index} is out of range: the test set has {count} images (0..={})",
+            count - 1
+        );
+    }
+    Ok(())
+}
+
+fn test_images(test: &MnistData, indices: &[usize], device: &Device) -> anyhow::Result<Tensor<2>> {
+    for &index in indices {
+        check_index(test, index)?;
+    }
+    Ok(MnistBatcher::images(
+        indices.iter().map(|&i| test.pixels(i)),
+        device,
+    ))
+}
+
+/// `count` images decoded from prior samples, `columns` per row.
+pub fn sample(
+    run: &TrainedRun,
+    count: usize,
+    columns: usize,
+    device: &Device,
+) -> anyhow::Result<Grid> {
+    if count == 0 || columns == 0 {
+        bail!("--count and --columns must be at least 1");
+    }
+    Grid::from_tensor(run.model.generate(count, device), columns)
+}
+
+/// The test images at `indices` (first row) over their reconstructions from the posterior mean.
+pub fn reconstruct(
+    run: &TrainedRun,
+    test: &MnistData,
+    indices: &[usize],
+    device: &Device,
+) -> anyhow::Result<Grid> {
+    if indices.is_empty() {
+        bail!("no test images chosen: give --indices or --count");
+    }
+    let inputs = test_images(test, indices, device)?;
+    let reconstructions = run.model.reconstruct(inputs.clone());
+    Grid::from_tensor(Tensor::cat(vec![inputs, reconstructions], 0), indices.len())
+}
+
+/// For each pair of test images, one row decoding `steps` evenly spaced points on the line
+/// between their posterior means (the first and last are the endpoints' reconstructions).
+pub fn interpolate(
+    run: &TrainedRun,
+    test: &MnistData,
+    pairs: &[(usize, usize)],
+    steps: usize,
+    device: &Device,
+) -> anyhow::Result<Grid> {
+    if pairs.is_empty() || steps < 2 {
+        bail!("give at least one pair (--pairs 0:1) and --steps >= 2");
+    }
+    let mut rows = Vec::with_capacity(pairs.len());
+    for &(a, b) in pairs {
+        let ends = test_images(test, &[a, b], device)?;
+        let means = run.model.encode(ends).mean; // [2, latent]
+        let start = means.clone().narrow(0, 0, 1);
+        let end = means.narrow(0, 1, 1);
+        let weights: Vec<f32> = (0..steps).map(|i| i as f32 / (steps - 1) as f32).collect();
+        let t = Tensor::<1>::from_floats(weights.as_slice(), device).reshape([steps, 1]);
+        let line = start.clone() + (end - start) * t; // [steps, latent]
+        rows.push(run.model.decoder.probabilities(line));
+    }
+    Grid::from_tensor(Tensor::cat(rows, 0), steps)
+}
+
+/// Around the posterior mean of test image `index`, one row per latent dimension (in order of
+/// decreasing mean KL over `test`), varying that dimension over `[-range, range]` in `steps`.
+/// Returns the grid and the dimension of each row.
+pub fn traverse(
+    run: &TrainedRun,
+    test: &MnistData,
+    index: usize,
+    range: f32,
+    steps: usize,
+    device: &Device,
+) -> anyhow::Result<(Grid, Vec<usize>)> {
+    if steps < 2 || !(range.is_finite() && range > 0.0) {
+        bail!("--steps must be >= 2 and --range a positive number");
+    }
+    let order = dimensions_by_kl(run, test, device)?;
+    let center = run.model.encode(test_images(test, &[index], device)?).mean; // [1, latent]
+    let offsets: Vec<f32> = (0..steps)
+        .map(|i| -range + 2.0 * range * i as f32 / (steps - 1) as f32)
+        .collect();
+    let rows = order
+        .iter()
+        .map(|&dim| {
+            run.model
+                .decoder
+                .probabilities(traversal_codes(center.clone(), dim, &offsets))
+        })
+        .collect();
+    Ok((Grid::from_tensor(Tensor::cat(rows, 0), steps)?, order))
+}
+
+/// `center` (`[1, latent_dim]`) repeated once per offset, with `offsets[i]` added to dimension
+/// `dim` of row `i` and every other dimension unchanged.
+///
+/// # Shapes
+/// - output: `[offsets.len(), latent_dim]`
+pub fn traversal_codes(center: Tensor<2>, dim: usize, offsets: &[f32]) -> Tensor<2> {
+    let [_, latent_dim] = center.dims();
+    let steps = offsets.len();
+    let mut shift = vec![0.0f32; steps * latent_dim];
+    for (i, offset) in offsets.iter().enumerate() {
+        shift[i * latent_dim + dim] = *offset;
+    }
+    let shift =
+        Tensor::<1>::from_floats(shift.as_slice(), &center.device()).reshape([steps, latent_dim]);
+    center.expand([steps, latent_dim]) + shift
+}
+
+/// Latent dimensions sorted by decreasing mean KL over (up to 2,000 images of) `test`.
+pub fn dimensions_by_kl(
+    run: &TrainedRun,
+    test: &MnistData,
+    device: &Device,
+) -> anyhow::Result<Vec<usize>> {
+    let count = test.labels().len().min(2000);
+    let x = MnistBatcher::images((0..count).map(|i| test.pixels(i)), device);
+    let kl = run
+        .model
+        .encode(x)
+        .kl_to_standard_normal_per_dim()
+        .mean_dim(0)
+        .squeeze_dim::<1>(0)
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut order: Vec<usize> = (0..kl.len()).collect();
+    order.sort_by(|&a, &b| kl[b].total_cmp(&kl[a]));
+    Ok(order)
+}
+
+/// `count` distinct test indices drawn with `seed` (for `reconstruct` without `--indices`).
+pub fn random_indices(test: &MnistData, count: usize, seed: u64) -> Vec<usize> {
+    use rand::SeedableRng;
+    let total = test.labels().len();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    rand::seq::index::sample(&mut rng, total, count.min(total)).into_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_rows_differ_from_the_centre_only_along_their_dimension() {
+        let device = Device::flex();
+        let center = Tensor::<1>::from_floats([0.5, -1.0, 2.0, 0.25], &device).reshape([1, 4]);
+        let offsets = [-3.0, -1.5, 0.0, 1.5, 3.0];
+        for dim in 0..4 {
+            let codes = traversal_codes(center.clone(), dim, &offsets);
+            assert_eq!(codes.dims(), [5, 4]);
+            let delta = (codes - center.clone().expand([5, 4]))
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            for (i, offset) in offsets.iter().enumerate() {
+                for d in 0..4 {
+                    let expected = if d == dim { *offset } else { 0.0 };
+                    assert_eq!(delta[i * 4 + d], expected, "row {i}, dimension {d}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Opening a finished run folder: its config and trained model, with errors that say which
+//! file is missing or does not match.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use burn::module::Module;
+use burn::prelude::*;
+use vae_model::Vae;
+
+use crate::config::TrainingConfig;
+use crate::run_dir::RunDir;
+
+/// A trained model and the config it was trained with.
+pub struct TrainedRun {
+    /// The run's `config.json`.
+    pub config: TrainingConfig,
+    /// The run's `model.bpk`, on the requested device.
+    pub model: Vae,
+}
+
+impl TrainedRun {
+    /// Loads `run_dir/config.json` and `run_dir/model.bpk` onto `device`.
+    pub fn open(run_dir: &Path, device: &Device) -> anyhow::Result<Self> {
+        let run = RunDir::open(run_dir);
+        if !run.config().is_file() {
+            bail!(
+                "{} has no config.json, so it is not a run folder written by `vae train`. \
+                 Pass the folder given to `vae train --run-dir`",
+                run_dir.display()
+            );
+        }
+        let config = TrainingConfig::load(&run.config())?;
+        if !run.model().is_file() {
+            bail!(
+                "{} has no model.bpk: its training did not finish. Train it to the end, or copy a \
+                 checkpoint (checkpoint/model-N.bpk) to model.bpk",
+                run_dir.display()
+            );
+        }
+        let model = config
+            .model
+            .try_init(device)?
+            .try_load_file(run.model())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| {
+                format!(
+                    "{} does not match the model described by {} (was one of them replaced?). \
+                     Use the config.json the model was trained with",
+                    run.model().display(),
+                    run.config().display()
+                )
+            })?;
+        Ok(Self { config, model })
+    }
+}

@@ -1,0 +1,274 @@
+//! The inspection commands on a model trained here on real MNIST: pictures of the documented
+//! size that are not blank, the likelihood figures' relations, and clean errors for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use burn::prelude::Device;
+use vae_train::mnist::{MnistData, Split};
+use vae_train::pictures::{interpolate, reconstruct};
+use vae_train::trained_run::TrainedRun;
+
+fn vae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(args)
+        .output()
+        .expect("the vae binary runs")
+}
+
+fn mnist_dir() -> PathBuf {
+    std::env::var_os("VAE_MNIST_DIR").map(PathBuf::from).expect(
+        "these tests use the real MNIST files: set VAE_MNIST_DIR (in CI: ../shared/datasets/mnist)",
+    )
+}
+
+/// One smoke-config run shared by the tests of this file.
+fn trained_run() -> &'static Path {
+    static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, run_dir) = RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("smoke");
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
+        let output = vae(&[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            mnist_dir().to_str().unwrap(),
+            "--run-dir",
+            run_dir.to_str().unwrap(),
+            "--plain",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (dir, run_dir)
+    });
+    run_dir
+}
+
+fn succeed(args: &[&str]) -> String {
+    let output = vae(args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn fail(args: &[&str]) -> String {
+    let output = vae(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(
+        !stderr.contains("panicked") && stderr.starts_with("error: "),
+        "{stderr}"
+    );
+    stderr
+}
+
+/// Size and pixel spread of a PNG.
+fn picture(path: &Path) -> (u32, u32, f64) {
+    let image = image::open(path).unwrap().to_luma8();
+    let values: Vec<f64> = image.pixels().map(|p| f64::from(p[0])).collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt();
+    (image.width(), image.height(), std)
+}
+
+const TILE: u32 = 58; // 28 pixels at scale 2, plus 2 of padding
+
+#[test]
+fn pictures_have_the_documented_size_and_are_not_blank() {
+    let run = trained_run().to_str().unwrap();
+    let data = mnist_dir();
+    let data = data.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let file = |name: &str| out.path().join(name).to_str().unwrap().to_string();
+    let cases: [(&str, Vec<&str>, u32, u32); 4] = [
+        ("sample", vec!["--count", "12", "--columns", "4"], 4, 3),
+        ("reconstruct", vec!["--indices", "3,1,4,1,5"], 5, 2),
+        (
+            "interpolate",
+            vec!["--pairs", "0:1,2:3,4:5", "--steps", "7"],
+            7,
+            3,
+        ),
+        ("traverse", vec!["--index", "2", "--steps", "5"], 5, 4), // latent_dim 4: one row each
+    ];
+    for (command, extra, columns, rows) in cases {
+        let png = file(&format!("{command}.png"));
+        let mut args = vec![command, "--run-dir", run, "--data-dir", data, "--out", &png];
+        args.extend(extra);
+        succeed(&args);
+        let (width, height, std) = picture(Path::new(&png));
+        assert_eq!(
+            (width, height),
+            (columns * TILE + 2, rows * TILE + 2),
+            "{command}"
+        );
+        assert!(std > 10.0, "{command}: the picture looks blank (std {std})");
+    }
+}
+
+#[test]
+fn interpolation_endpoints_are_the_endpoints_reconstructions() {
+    let device = Device::flex();
+    let run = TrainedRun::open(trained_run(), &device).unwrap();
+    let test = MnistData::from_dir(Split::Test, &mnist_dir()).unwrap();
+    let line = interpolate(&run, &test, &[(7, 11)], 6, &device).unwrap();
+    let ends = reconstruct(&run, &test, &[7, 11], &device).unwrap(); // inputs, then reconstructions
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+    assert!(
+        close(line.tile(0), ends.tile(2)),
+        "first tile is not image 7's reconstruction"
+    );
+    assert!(
+        close(line.tile(5), ends.tile(3)),
+        "last tile is not image 11's reconstruction"
+    );
+    assert!(
+        !close(line.tile(0), line.tile(5)),
+        "the two endpoints are the same picture"
+    );
+}
+
+#[test]
+fn evaluate_reports_an_importance_weighted_bound_tighter_than_the_elbo() {
+    let run = trained_run().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("eval.json");
+    let stdout = succeed(&[
+        "evaluate",
+        "--run-dir",
+        run,
+        "--data-dir",
+        mnist_dir().to_str().unwrap(),
+        "--samples",
+        "64",
+        "--chunk",
+        "16",
+        "--images",
+        "200",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("importance-weighted"), "{stdout}");
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let number = |k: &str| e[k].as_f64().unwrap();
+    assert_eq!(e["images"], 200);
+    assert_eq!(e["samples"], 64);
+    let (elbo, iw) = (number("negative_elbo"), number("iw_nll"));
+    assert!(iw.is_finite() && elbo.is_finite());
+    // -log p(x) <= -ELBO: the K = 64 bound is tighter than one sample by a visible margin.
+    assert!(
+        iw < elbo - 0.5,
+        "IW-NLL {iw} is not below the negative ELBO {elbo}"
+    );
+    assert!(
+        iw > 0.5 * elbo,
+        "IW-NLL {iw} is implausibly far below the ELBO {elbo}"
+    );
+    let kl = e["kl_per_dim"].as_array().unwrap();
+    assert_eq!(kl.len(), 4);
+    let kl_sum: f64 = kl.iter().map(|v| v.as_f64().unwrap()).sum();
+    assert!(kl_sum > 0.0 && kl_sum < elbo);
+    let active = e["active_units"].as_u64().unwrap();
+    assert!(active <= 4);
+    assert!(e["data"].as_str().unwrap().contains("continuous"));
+}
+
+#[test]
+fn bad_input_gets_a_clean_error() {
+    let run = trained_run().to_str().unwrap();
+    let data = mnist_dir();
+    let data = data.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let png = out.path().join("x.png");
+    let png = png.to_str().unwrap();
+
+    let stderr = fail(&[
+        "evaluate",
+        "--run-dir",
+        run,
+        "--data-dir",
+        data,
+        "--samples",
+        "0",
+    ]);
+    assert!(stderr.contains("--samples is 0"), "{stderr}");
+    let stderr = fail(&[
+        "reconstruct",
+        "--run-dir",
+        run,
+        "--data-dir",
+        data,
+        "--indices",
+        "10000",
+        "--out",
+        png,
+    ]);
+    assert!(stderr.contains("index 10000 is out of range"), "{stderr}");
+    let stderr = fail(&[
+        "interpolate",
+        "--run-dir",
+        run,
+        "--data-dir",
+        data,
+        "--pairs",
+        "1-2",
+        "--out",
+        png,
+    ]);
+    assert!(stderr.contains("not a pair"), "{stderr}");
+
+    // A folder that is not a run, a run without a model, and a model that does not match.
+    let empty = tempfile::tempdir().unwrap();
+    let stderr = fail(&[
+        "sample",
+        "--run-dir",
+        empty.path().to_str().unwrap(),
+        "--out",
+        png,
+    ]);
+    assert!(stderr.contains("no config.json"), "{stderr}");
+    let partial = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(run).join("config.json"),
+        partial.path().join("config.json"),
+    )
+    .unwrap();
+    let stderr = fail(&[
+        "sample",
+        "--run-dir",
+        partial.path().to_str().unwrap(),
+        "--out",
+        png,
+    ]);
+    assert!(stderr.contains("no model.bpk"), "{stderr}");
+    let config = std::fs::read_to_string(Path::new(run).join("config.json")).unwrap();
+    let wider = config.replace(
+        "\"hidden_dims\": [\n      64\n    ]",
+        "\"hidden_dims\": [\n      65\n    ]",
+    );
+    assert_ne!(wider, config, "the test did not change the config");
+    std::fs::write(partial.path().join("config.json"), wider).unwrap();
+    std::fs::copy(
+        Path::new(run).join("model.bpk"),
+        partial.path().join("model.bpk"),
+    )
+    .unwrap();
+    let stderr = fail(&[
+        "sample",
+        "--run-dir",
+        partial.path().to_str().unwrap(),
+        "--out",
+        png,
+    ]);
+    assert!(stderr.contains("does not match"), "{stderr}");
+}
