@@ -32,6 +32,42 @@ pub enum Command {
     Traverse(TraverseArgs),
     /// Test-set negative ELBO, importance-weighted -log p(x), KL per dimension, active units.
     Evaluate(EvaluateArgs),
+    /// Scatter of the test set's posterior means coloured by digit (PCA when latent_dim > 2);
+    /// for latent_dim = 2 also the decoded manifold over the latent plane.
+    LatentPlot(LatentPlotArgs),
+    /// Line plot of train/valid loss, reconstruction and KL per epoch from metrics.csv.
+    Curves(CurvesArgs),
+}
+
+/// Arguments of `vae latent-plot`.
+#[derive(Debug, Args)]
+pub struct LatentPlotArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Plot the first N test images. Default: all 10,000.
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Output PNG. Default: RUN_DIR/latent.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
+    /// Manifold output PNG (latent_dim = 2 only). Default: RUN_DIR/manifold.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub manifold_out: Option<PathBuf>,
+    /// Manifold tiles per side.
+    #[arg(long, default_value_t = 20)]
+    pub grid: usize,
+}
+
+/// Arguments of `vae curves`.
+#[derive(Debug, Args)]
+pub struct CurvesArgs {
+    /// Run folder written by `vae train` (reads its metrics.csv).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// Output PNG. Default: RUN_DIR/curves.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
 }
 
 /// Which trained run to read, and where.

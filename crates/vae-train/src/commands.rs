@@ -7,11 +7,16 @@ use burn::prelude::*;
 
 use crate::backend::Backend;
 use crate::cli::{
-    EvaluateArgs, InterpolateArgs, ReconstructArgs, RunArgs, SampleArgs, TraverseArgs,
+    CurvesArgs, EvaluateArgs, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
+    SampleArgs, TraverseArgs,
 };
 use crate::evaluate::{EvaluateOptions, evaluate};
 use crate::mnist::{MnistData, Split};
-use crate::pictures::{interpolate, random_indices, reconstruct, sample, traverse};
+use crate::pictures::{
+    interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
+};
+use crate::plots::{draw_curves, draw_scatter, project, read_metrics};
+use crate::run_dir::RunDir;
 use crate::trained_run::TrainedRun;
 
 struct Opened {
@@ -113,4 +118,37 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// `vae latent-plot`: returns the files written.
+pub fn run_latent_plot(args: &LatentPlotArgs) -> anyhow::Result<Vec<PathBuf>> {
+    let opened = open(&args.run)?;
+    let mut test = test_set(&args.run)?;
+    if let Some(count) = args.images {
+        if count == 0 {
+            anyhow::bail!("--images is 0: plot at least one test image");
+        }
+        test = test.truncate(count);
+    }
+    let count = test.labels().len();
+    let means = posterior_means(&opened.run, &test, count, &opened.device)?;
+    let scatter = project(&means, opened.run.model.latent_dim(), test.labels());
+    let path = output(&args.out, &args.run.run_dir, "latent.png");
+    draw_scatter(&scatter, &path)?;
+    let mut written = vec![path];
+    if opened.run.model.latent_dim() == 2 {
+        let grid = manifold(&opened.run, args.grid, 3.0, &opened.device)?;
+        let path = output(&args.manifold_out, &args.run.run_dir, "manifold.png");
+        grid.save(&path)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// `vae curves`.
+pub fn run_curves(args: &CurvesArgs) -> anyhow::Result<PathBuf> {
+    let rows = read_metrics(&RunDir::open(&args.run_dir).metrics_csv())?;
+    let path = output(&args.out, &args.run_dir, "curves.png");
+    draw_curves(&rows, &path)?;
+    Ok(path)
 }

@@ -16,6 +16,7 @@ pub mod evaluate;
 pub mod images;
 pub mod mnist;
 pub mod pictures;
+pub mod plots;
 pub mod renderer;
 pub mod run_dir;
 pub mod trained_run;

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
             wrote(path)
         }),
         Command::Evaluate(args) => commands::run_evaluate(&args),
+        Command::LatentPlot(args) => {
+            commands::run_latent_plot(&args).map(|paths| paths.into_iter().for_each(wrote))
+        }
+        Command::Curves(args) => commands::run_curves(&args).map(wrote),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

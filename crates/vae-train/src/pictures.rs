@@ -157,6 +157,54 @@ pub fn traverse(
     Ok((Grid::from_tensor(Tensor::cat(rows, 0), steps)?, order))
 }
 
+/// For a 2-D latent space: decodes a `size` x `size` lattice over `[-range, range]^2`
+/// (the Keras example's manifold picture); rows go from high `z1` (top) to low.
+pub fn manifold(
+    run: &TrainedRun,
+    size: usize,
+    range: f32,
+    device: &Device,
+) -> anyhow::Result<Grid> {
+    if run.model.latent_dim() != 2 {
+        bail!(
+            "the manifold picture needs latent_dim = 2 (this model has {})",
+            run.model.latent_dim()
+        );
+    }
+    if size < 2 {
+        bail!("--grid must be at least 2");
+    }
+    let at = |i: usize| -range + 2.0 * range * i as f32 / (size - 1) as f32;
+    let codes: Vec<f32> = (0..size)
+        .flat_map(|row| (0..size).flat_map(move |col| [at(col), at(size - 1 - row)]))
+        .collect();
+    let z = Tensor::<1>::from_floats(codes.as_slice(), device).reshape([size * size, 2]);
+    Grid::from_tensor(run.model.decoder.probabilities(z), size)
+}
+
+/// Posterior means of the first `count` test images, row-major `[count, latent_dim]`.
+pub fn posterior_means(
+    run: &TrainedRun,
+    test: &MnistData,
+    count: usize,
+    device: &Device,
+) -> anyhow::Result<Vec<f64>> {
+    let mut means = Vec::with_capacity(count * run.model.latent_dim());
+    for first in (0..count).step_by(1000) {
+        let last = (first + 1000).min(count);
+        let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), device);
+        let batch = run
+            .model
+            .encode(x)
+            .mean
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        means.extend(batch.into_iter().map(f64::from));
+    }
+    Ok(means)
+}
+
 /// `center` (`[1, latent_dim]`) repeated once per offset, with `offsets[i]` added to dimension
 /// `dim` of row `i` and every other dimension unchanged.
 ///

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use burn::prelude::Device;
 use vae_train::mnist::{MnistData, Split};
-use vae_train::pictures::{interpolate, reconstruct};
+use vae_train::pictures::{interpolate, posterior_means, reconstruct};
+use vae_train::plots::project;
 use vae_train::trained_run::TrainedRun;
 
 fn vae(args: &[&str]) -> Output {
@@ -23,31 +24,38 @@ fn mnist_dir() -> PathBuf {
     )
 }
 
+/// Trains `configs/smoke.json`, with `edit` applied to its text, into a fresh folder.
+fn train_smoke(edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("smoke");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json"),
+    )
+    .unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, edit(text)).unwrap();
+    let output = vae(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        mnist_dir().to_str().unwrap(),
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        "--plain",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (dir, run_dir)
+}
+
 /// One smoke-config run shared by the tests of this file.
 fn trained_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, run_dir) = RUN.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let run_dir = dir.path().join("smoke");
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
-        let output = vae(&[
-            "train",
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            mnist_dir().to_str().unwrap(),
-            "--run-dir",
-            run_dir.to_str().unwrap(),
-            "--plain",
-        ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (dir, run_dir)
-    });
-    run_dir
+    &RUN.get_or_init(|| train_smoke(|text| text)).1
 }
 
 fn succeed(args: &[&str]) -> String {
@@ -271,4 +279,73 @@ fn bad_input_gets_a_clean_error() {
         png,
     ]);
     assert!(stderr.contains("does not match"), "{stderr}");
+}
+
+#[test]
+fn the_latent_scatter_has_one_point_per_test_image_and_the_plots_render() {
+    let device = Device::flex();
+    let run = TrainedRun::open(trained_run(), &device).unwrap();
+    let test = MnistData::from_dir(Split::Test, &mnist_dir())
+        .unwrap()
+        .truncate(300);
+    let means = posterior_means(&run, &test, 300, &device).unwrap();
+    let scatter = project(&means, 4, test.labels());
+    assert_eq!(scatter.points.len(), 300);
+    assert_eq!(scatter.labels, test.labels());
+    assert!(scatter.axes.contains("principal components"));
+
+    let out = tempfile::tempdir().unwrap();
+    let latent = out.path().join("latent.png");
+    let curves = out.path().join("curves.png");
+    let run_dir = trained_run().to_str().unwrap();
+    succeed(&[
+        "latent-plot",
+        "--run-dir",
+        run_dir,
+        "--data-dir",
+        mnist_dir().to_str().unwrap(),
+        "--images",
+        "300",
+        "--out",
+        latent.to_str().unwrap(),
+    ]);
+    succeed(&[
+        "curves",
+        "--run-dir",
+        run_dir,
+        "--out",
+        curves.to_str().unwrap(),
+    ]);
+    for (path, size) in [(&latent, (800, 760)), (&curves, (1100, 450))] {
+        let (width, height, std) = picture(path);
+        assert_eq!((width, height), size, "{}", path.display());
+        assert!(std > 10.0, "{} looks blank", path.display());
+    }
+}
+
+#[test]
+fn a_two_dimensional_latent_space_also_gets_the_manifold_picture() {
+    let (_dir, run_dir) =
+        train_smoke(|text| text.replace("\"latent_dim\": 4", "\"latent_dim\": 2"));
+    let out = tempfile::tempdir().unwrap();
+    let manifold = out.path().join("manifold.png");
+    let stdout = succeed(&[
+        "latent-plot",
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        "--data-dir",
+        mnist_dir().to_str().unwrap(),
+        "--images",
+        "200",
+        "--out",
+        out.path().join("latent.png").to_str().unwrap(),
+        "--manifold-out",
+        manifold.to_str().unwrap(),
+        "--grid",
+        "5",
+    ]);
+    assert!(stdout.contains("manifold.png"), "{stdout}");
+    let (width, height, std) = picture(&manifold);
+    assert_eq!((width, height), (5 * TILE + 2, 5 * TILE + 2));
+    assert!(std > 10.0, "the manifold looks blank");
 }
