@@ -82,10 +82,14 @@ impl MnistData {
     /// Reads and verifies a split's two IDX files (plain or `.gz`) in `dir`.
     pub fn from_dir(split: Split, dir: &Path) -> Result<Self, DataError> {
         let files = split.files();
-        let (images_path, images) = read_verified(dir, files.images, files.images_sha256)?;
-        let (labels_path, labels) = read_verified(dir, files.labels, files.labels_sha256)?;
-        let pixels = parse_idx(&images_path, &images, 2051, &[IMAGE_SIDE, IMAGE_SIDE])?;
-        let labels = parse_idx(&labels_path, &labels, 2049, &[])?;
+        let (images_path, mut pixels) = read_verified(dir, files.images, files.images_sha256)?;
+        let (labels_path, mut labels) = read_verified(dir, files.labels, files.labels_sha256)?;
+        // Keep the decoded buffers and drop their headers in place (no 47 MB copy).
+        let header =
+            pixels.len() - parse_idx(&images_path, &pixels, 2051, &[IMAGE_SIDE, IMAGE_SIDE])?.len();
+        pixels.drain(..header);
+        let header = labels.len() - parse_idx(&labels_path, &labels, 2049, &[])?.len();
+        labels.drain(..header);
         if pixels.len() / IMAGE_PIXELS != labels.len() {
             return Err(DataError::Corrupt {
                 path: labels_path,
@@ -97,10 +101,7 @@ impl MnistData {
                 ),
             });
         }
-        Ok(Self {
-            pixels: pixels.to_vec(),
-            labels: labels.to_vec(),
-        })
+        Ok(Self { pixels, labels })
     }
 
     /// Loads a split through Burn's `MnistDataset` (downloads into Burn's cache if needed).
