@@ -48,6 +48,22 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Runs `vae train` on `configs/smoke.json` with the given data and run folders.
+fn train_smoke(data: &Path, run_dir: &Path, extra: &[&str]) -> Output {
+    let config = repo_file("configs/smoke.json");
+    let mut args = vec![
+        "train",
+        "--config",
+        &config,
+        "--data-dir",
+        path(data),
+        "--run-dir",
+        path(run_dir),
+    ];
+    args.extend(extra);
+    vae(&args)
+}
+
 #[test]
 fn print_config_writes_a_complete_config_equal_to_the_pytorch_parity_file() {
     let output = vae(&["print-config"]);
@@ -82,16 +98,7 @@ fn every_config_in_configs_loads_and_builds() {
 fn trains_the_smoke_config_on_real_mnist_and_writes_the_run_folder() {
     let run = tempfile::tempdir().unwrap();
     let run_dir = run.path().join("smoke");
-    let output = vae(&[
-        "train",
-        "--config",
-        &repo_file("configs/smoke.json"),
-        "--data-dir",
-        path(&mnist_dir()),
-        "--run-dir",
-        path(&run_dir),
-        "--plain",
-    ]);
+    let output = train_smoke(&mnist_dir(), &run_dir, &["--plain"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -156,15 +163,7 @@ fn trains_the_smoke_config_on_real_mnist_and_writes_the_run_folder() {
     );
 
     // A second run into the same folder is refused and the first run is intact.
-    let again = vae(&[
-        "train",
-        "--config",
-        &repo_file("configs/smoke.json"),
-        "--data-dir",
-        path(&mnist_dir()),
-        "--run-dir",
-        path(&run_dir),
-    ]);
+    let again = train_smoke(&mnist_dir(), &run_dir, &[]);
     assert!(fails(&again).contains("--overwrite"));
     assert_eq!(
         std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap(),
@@ -245,15 +244,7 @@ fn real_test_labels() -> Vec<u8> {
 fn train_on(data: &Path) -> String {
     let run = tempfile::tempdir().unwrap();
     let run_dir = run.path().join("run");
-    let stderr = fails(&vae(&[
-        "train",
-        "--config",
-        &repo_file("configs/smoke.json"),
-        "--data-dir",
-        path(data),
-        "--run-dir",
-        path(&run_dir),
-    ]));
+    let stderr = fails(&train_smoke(data, &run_dir, &[]));
     assert!(
         !run_dir.exists(),
         "a run folder was created although the data is bad"
@@ -306,15 +297,7 @@ fn an_unwritable_run_folder_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"keep me").unwrap();
-    let stderr = fails(&vae(&[
-        "train",
-        "--config",
-        &repo_file("configs/smoke.json"),
-        "--data-dir",
-        path(&mnist_dir()),
-        "--run-dir",
-        path(&file.join("run")),
-    ]));
+    let stderr = fails(&train_smoke(&mnist_dir(), &file.join("run"), &[]));
     assert!(stderr.contains("cannot write to run folder"), "{stderr}");
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
 }
@@ -323,18 +306,11 @@ fn an_unwritable_run_folder_is_refused_before_training() {
 fn a_diverging_run_stops_with_an_error_naming_the_cause_and_keeps_nothing_broken() {
     let run = tempfile::tempdir().unwrap();
     let run_dir = run.path().join("run");
-    let stderr = fails(&vae(&[
-        "train",
-        "--config",
-        &repo_file("configs/smoke.json"),
-        "--data-dir",
-        path(&mnist_dir()),
-        "--run-dir",
-        path(&run_dir),
-        "--learning-rate",
-        "1000",
-        "--plain",
-    ]));
+    let stderr = fails(&train_smoke(
+        &mnist_dir(),
+        &run_dir,
+        &["--learning-rate", "1000", "--plain"],
+    ));
     assert!(
         stderr.contains("diverged") && stderr.contains("learning_rate"),
         "{stderr}"
