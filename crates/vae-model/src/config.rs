@@ -8,6 +8,10 @@ use crate::encoder::EncoderConfig;
 use crate::error::VaeError;
 use crate::vae::Vae;
 
+/// The most parameters [`VaeConfig::validate`] accepts (2^30, 4 GiB of `f32`): a bound that a
+/// typo in a size cannot turn into an allocation the machine cannot make.
+pub const MAX_PARAMETERS: u128 = 1 << 30;
+
 /// Configuration of a fully connected VAE.
 ///
 /// The defaults are PyTorch's `examples/vae` model: 784-400-20 with ReLU,
@@ -56,6 +60,13 @@ impl VaeConfig {
         {
             return Err(error);
         }
+        let params = self.num_params();
+        if params > MAX_PARAMETERS {
+            return Err(VaeError::TooLarge {
+                params,
+                max: MAX_PARAMETERS,
+            });
+        }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return Err(VaeError::InvalidBeta(self.beta));
         }
@@ -63,6 +74,21 @@ impl VaeConfig {
             return Err(VaeError::UnsupportedActivation("SwiGlu".into()));
         }
         Ok(())
+    }
+
+    /// Weights and biases of the model this config describes (exact, even for absurd sizes).
+    pub fn num_params(&self) -> u128 {
+        let linear = |a: usize, b: usize| a as u128 * b as u128 + b as u128;
+        let mut widths = vec![self.input_dim];
+        widths.extend(&self.hidden_dims);
+        let body: u128 = widths.windows(2).map(|w| linear(w[0], w[1])).sum();
+        let last = *widths.last().unwrap_or(&self.input_dim);
+        let heads = 2 * linear(last, self.latent_dim);
+        let mut back = vec![self.latent_dim];
+        back.extend(self.hidden_dims.iter().rev());
+        back.push(self.input_dim);
+        let decoder: u128 = back.windows(2).map(|w| linear(w[0], w[1])).sum();
+        body + heads + decoder
     }
 
     /// Builds the model on `device` after [`validate`](Self::validate).

@@ -25,6 +25,17 @@ pub enum VaeError {
          choose an element-wise one such as Relu, Gelu, Tanh or LeakyRelu"
     )]
     UnsupportedActivation(String),
+    /// The config describes a model too large to allocate.
+    #[error(
+        "the config describes {params} parameters, more than the {max} this crate builds (check \
+         `input_dim`, `hidden_dims` and `latent_dim` for a typo)"
+    )]
+    TooLarge {
+        /// Parameters the config describes.
+        params: u128,
+        /// The limit, [`crate::MAX_PARAMETERS`].
+        max: u128,
+    },
     /// A tensor given to the model does not have the shape the config expects.
     #[error("input has shape {found:?}, but the model expects [batch, {expected}] (batch >= 1)")]
     InputShape {

@@ -7,6 +7,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::{ExecutionError, TensorReadError};
 use burn::train::metric::state::{FormatOptions, NumericMetricState};
@@ -35,6 +36,8 @@ pub struct VaeStepOutput {
     pub reconstruction: Tensor<1>,
     /// KL to the prior per image, `[batch]`.
     pub kl: Tensor<1>,
+    /// The step's loss was NaN or infinite and its update was not applied: metrics leave it out.
+    pub skipped: bool,
 }
 
 impl From<ElboTerms> for VaeStepOutput {
@@ -43,6 +46,7 @@ impl From<ElboTerms> for VaeStepOutput {
             loss: terms.loss,
             reconstruction: terms.reconstruction,
             kl: terms.kl,
+            skipped: false,
         }
     }
 }
@@ -56,8 +60,21 @@ impl TrainStep for Vae {
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch) -> TrainOutput<VaeStepOutput> {
-        let terms = self.loss(batch.images);
-        let grads = terms.sum_loss().backward();
+        let (terms, surrogate) = self.loss_and_surrogate(batch.images);
+        if let Some(guard) = self.step_guard() {
+            // One scalar read per step (the metrics read the loss anyway).
+            let value = terms.sum_loss().into_scalar::<f64>();
+            if !guard.check(value) {
+                let mut output = VaeStepOutput::from(terms);
+                output.skipped = true;
+                // No gradients: the optimizer leaves every parameter and its state as they are.
+                return TrainOutput {
+                    grads: GradientsParams::new(),
+                    item: output,
+                };
+            }
+        }
+        let grads = surrogate.backward();
         TrainOutput::new(self, grads, terms.into())
     }
 }
@@ -78,6 +95,7 @@ impl ItemLazy for VaeStepOutput {
             loss: self.loss.without_autodiff(),
             reconstruction: self.reconstruction.without_autodiff(),
             kl: self.kl.without_autodiff(),
+            skipped: self.skipped,
         })
     }
 }
@@ -94,6 +112,17 @@ pub trait PerImageTerm: Send + Sync + 'static {
     const NAME: &'static str;
     /// Reads the term, `[batch]`.
     fn read(output: &VaeStepOutput) -> Tensor<1>;
+}
+
+/// The loss per image: the negative (beta-weighted) ELBO.
+#[derive(Debug, Clone, Copy)]
+pub struct Loss;
+
+impl PerImageTerm for Loss {
+    const NAME: &'static str = "Loss";
+    fn read(output: &VaeStepOutput) -> Tensor<1> {
+        output.loss.clone()
+    }
 }
 
 /// The reconstruction term (Bernoulli negative log-likelihood per image).
@@ -121,6 +150,7 @@ impl PerImageTerm for Kl {
 /// The input of a [`PerImageMeanMetric`]: one term, `[batch]`.
 pub struct PerImageInput<K> {
     values: Tensor<1>,
+    skipped: bool,
     term: PhantomData<K>,
 }
 
@@ -128,13 +158,15 @@ impl<K: PerImageTerm> Adaptor<PerImageInput<K>> for VaeStepOutput {
     fn adapt(&self) -> PerImageInput<K> {
         PerImageInput {
             values: K::read(self),
+            skipped: self.skipped,
             term: PhantomData,
         }
     }
 }
 
 /// Mean of a per-image term over the epoch, weighted by batch size (like Burn's
-/// `LossMetric`); logged for train and valid under `K::NAME`.
+/// `LossMetric`); logged for train and valid under `K::NAME`. Steps skipped by the step guard
+/// (non-finite loss) are left out.
 #[derive(Clone)]
 pub struct PerImageMeanMetric<K> {
     name: MetricName,
@@ -152,6 +184,9 @@ impl<K: PerImageTerm> Default for PerImageMeanMetric<K> {
     }
 }
 
+/// The loss metric, named "Loss" like Burn's `LossMetric`, which it replaces so that skipped
+/// steps are left out.
+pub type LossMeanMetric = PerImageMeanMetric<Loss>;
 /// The reconstruction metric.
 pub type ReconstructionMetric = PerImageMeanMetric<Reconstruction>;
 /// The KL metric.
@@ -177,6 +212,11 @@ impl<K: PerImageTerm + Clone> Metric for PerImageMeanMetric<K> {
         input: &Self::Input,
         _metadata: &MetricMetadata,
     ) -> Result<SerializedEntry, TensorReadError> {
+        if input.skipped {
+            return Ok(self
+                .state
+                .compute_update(FormatOptions::new(self.name()).precision(2)));
+        }
         let [batch_size] = input.values.dims();
         let mean = input.values.clone().mean().try_into_scalar::<f64>()?;
         self.state.update(mean, batch_size);

@@ -8,6 +8,7 @@ use crate::distribution::DiagonalGaussian;
 use crate::encoder::Encoder;
 use crate::error::VaeError;
 use crate::loss::{ElboTerms, negative_elbo};
+use crate::step_guard::StepGuard;
 
 /// A variational autoencoder with a diagonal Gaussian posterior, a standard normal prior
 /// and a Bernoulli decoder (Kingma & Welling 2014). Build it with
@@ -24,6 +25,10 @@ pub struct Vae {
     latent_dim: usize,
     #[module(skip)]
     beta: f64,
+    #[module(skip)]
+    step_guard: Option<StepGuard>,
+    #[module(skip)]
+    host_reconstruction: bool,
 }
 
 /// Everything one stochastic forward pass computes.
@@ -46,7 +51,35 @@ impl Vae {
             input_dim,
             latent_dim,
             beta,
+            step_guard: None,
+            host_reconstruction: false,
         }
+    }
+
+    /// The same model, whose training steps (`TrainStep`, feature `train`) check each loss with
+    /// `guard`: a NaN or infinite loss is not applied, and `guard` reports it.
+    pub fn with_step_guard(mut self, guard: StepGuard) -> Self {
+        self.step_guard = Some(guard);
+        self
+    }
+
+    /// The same model, whose training steps (`TrainStep`, feature `train`) compute the
+    /// reconstruction term and its gradient in one pass on the host ([`crate::host_bce`]):
+    /// faster on the CPU backends, a device-to-host copy per step on a GPU. The loss and the
+    /// gradients are those of [`Vae::loss`], up to `f32` rounding.
+    pub fn with_host_reconstruction(mut self, enabled: bool) -> Self {
+        self.host_reconstruction = enabled;
+        self
+    }
+
+    /// Whether [`Vae::with_host_reconstruction`] is on.
+    pub fn host_reconstruction(&self) -> bool {
+        self.host_reconstruction
+    }
+
+    /// The guard set by [`Vae::with_step_guard`].
+    pub fn step_guard(&self) -> Option<&StepGuard> {
+        self.step_guard.as_ref()
     }
 
     /// Number of input features.
@@ -117,8 +150,36 @@ impl Vae {
     /// - input: `[batch, input_dim]`, values in `[0, 1]`
     /// - output terms: `[batch]`
     pub fn loss(&self, input: Tensor<2>) -> ElboTerms {
+        self.loss_and_surrogate(input).0
+    }
+
+    /// [`Vae::loss`], and the scalar whose gradient is that of the batch sum of the loss: the
+    /// sum itself, or with [`Vae::with_host_reconstruction`] a surrogate whose gradient with
+    /// respect to the logits is the analytic one (`sigmoid(logits) - input`).
+    pub fn loss_and_surrogate(&self, input: Tensor<2>) -> (ElboTerms, Tensor<1>) {
         let forward = self.forward(input.clone());
-        negative_elbo(forward.logits, input, &forward.posterior, self.beta)
+        if !self.host_reconstruction {
+            let terms = negative_elbo(forward.logits, input, &forward.posterior, self.beta);
+            let total = terms.sum_loss();
+            return (terms, total);
+        }
+        let device = forward.logits.device();
+        let [batch, width] = forward.logits.dims();
+        let host = |t: Tensor<2>| {
+            t.into_data()
+                .try_into_vec_as::<f32>()
+                .expect("float tensors read as f32")
+        };
+        let (per_image, grad) = crate::host_bce::bernoulli_nll_and_grad(
+            &host(forward.logits.clone()),
+            &host(input),
+            width,
+        );
+        let reconstruction = Tensor::<1>::from_data(TensorData::new(per_image, [batch]), &device);
+        let grad = Tensor::<2>::from_data(TensorData::new(grad, [batch, width]), &device);
+        let kl = forward.posterior.kl_to_standard_normal();
+        let surrogate = (forward.logits * grad).sum() + kl.clone().sum().mul_scalar(self.beta);
+        (ElboTerms::new(reconstruction, kl, self.beta), surrogate)
     }
 
     /// Deterministic reconstruction: decode the posterior mean, return pixel means in `[0, 1]`.

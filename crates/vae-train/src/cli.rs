@@ -205,6 +205,14 @@ pub struct TrainArgs {
     /// Training config (JSON, every field present). Default: PyTorch examples/vae settings.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Continue the run in this folder from its last good checkpoint (its config.json applies;
+    /// `--epochs N` extends it to N epochs in all).
+    #[arg(
+        long,
+        value_name = "RUN_DIR",
+        conflicts_with_all = ["config", "batch_size", "learning_rate", "seed", "run_dir", "overwrite"]
+    )]
+    pub resume: Option<PathBuf>,
     /// Override `num_epochs`.
     #[arg(long)]
     pub epochs: Option<usize>,

@@ -39,6 +39,31 @@ pub struct TrainingConfig {
     pub train_images: Option<usize>,
     /// Use only the first N test images for validation (`null`: all 10,000).
     pub valid_images: Option<usize>,
+    /// A training step whose loss is NaN or infinite is never applied; then `"stop"` ends the
+    /// run (keeping the checkpoints of the completed epochs) and `"skip"` goes on with the next
+    /// batch. Optional in the file (default `"stop"`).
+    #[serde(default)]
+    pub on_non_finite_loss: OnNonFiniteLoss,
+}
+
+/// What `vae train` does after a step with a NaN or infinite loss (never applied either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnNonFiniteLoss {
+    /// Stop the run, naming the epoch and step.
+    #[default]
+    Stop,
+    /// Skip that step's update and continue; the epoch's line says how many were skipped.
+    Skip,
+}
+
+impl From<OnNonFiniteLoss> for vae_model::NonFinitePolicy {
+    fn from(value: OnNonFiniteLoss) -> Self {
+        match value {
+            OnNonFiniteLoss::Stop => Self::Stop,
+            OnNonFiniteLoss::Skip => Self::Skip,
+        }
+    }
 }
 
 impl Default for TrainingConfig {
@@ -54,6 +79,7 @@ impl Default for TrainingConfig {
             num_workers: 0,
             train_images: None,
             valid_images: None,
+            on_non_finite_loss: OnNonFiniteLoss::Stop,
         }
     }
 }
@@ -245,5 +271,70 @@ mod tests {
                 .unwrap_err()
                 .contains("hidden_dims[1]")
         );
+    }
+
+    /// Bounded fuzzing of the config loader: mutated JSON never panics, and whatever it accepts
+    /// is valid and describes a model of bounded size.
+    #[test]
+    fn fuzz_config_loading_never_panics_and_accepts_only_valid_configs() {
+        use rand::{Rng, SeedableRng};
+        let seed_text = serde_json::to_string_pretty(&TrainingConfig::default()).unwrap();
+        let pieces = [
+            "0",
+            "-1",
+            "1e309",
+            "NaN",
+            "null",
+            "[]",
+            "{}",
+            "\"x\"",
+            "18446744073709551616",
+            "4294967296",
+            "true",
+            "1.5",
+            "\"skip\"",
+            "[1e9, 1e9]",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let start = std::time::Instant::now();
+        let (mut runs, mut accepted) = (0usize, 0usize);
+        while start.elapsed().as_secs_f64() < crate::mnist::tests::fuzz_seconds() {
+            let mut text = seed_text.clone();
+            for _ in 0..rng.random_range(1..3) {
+                let chars: Vec<char> = text.chars().collect();
+                let a = rng.random_range(0..chars.len());
+                let b = (a + rng.random_range(0..8)).min(chars.len());
+                let insert = if rng.random() {
+                    pieces[rng.random_range(0..pieces.len())].to_string()
+                } else {
+                    char::from(rng.random_range(32u8..127)).to_string()
+                };
+                text = chars[..a].iter().collect::<String>()
+                    + &insert
+                    + &chars[b..].iter().collect::<String>();
+            }
+            if let Ok(config) = TrainingConfig::from_json(&text) {
+                accepted += 1;
+                assert!(config.validate().is_ok());
+                assert!(config.model.num_params() <= vae_model::MAX_PARAMETERS);
+            }
+            runs += 1;
+        }
+        eprintln!(
+            "fuzz config: {runs} inputs in {:.1} s, {accepted} accepted",
+            start.elapsed().as_secs_f64()
+        );
+        assert!(
+            runs >= 1000 && accepted > 0,
+            "{runs} runs, {accepted} accepted"
+        );
+    }
+
+    #[test]
+    fn a_model_too_large_to_allocate_is_refused() {
+        let mut config = TrainingConfig::default();
+        config.model.hidden_dims = vec![4_000_000_000, 4_000_000_000];
+        let error = config.validate().unwrap_err();
+        assert!(error.contains("parameters"), "{error}");
     }
 }

@@ -14,6 +14,7 @@ use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use vae_model::{Vae, VaeConfig, VaeError};
 
 use crate::batcher::MnistBatcher;
+use crate::checkpoints::save_atomically;
 use crate::images::save_grid;
 use crate::mnist::{IMAGE_PIXELS, MnistData};
 use crate::run_dir::RunDir;
@@ -96,13 +97,6 @@ impl PictureInputs {
         .map_err(|e| e.to_string())?;
         save_grid(&run.samples_image(epoch), &to_vec(samples)?, 8, SCALE).map_err(|e| e.to_string())
     }
-}
-
-/// Writes `record` to `path` through a temporary file and a rename.
-pub fn save_atomically<R: Checkpoint>(record: R, path: &Path) -> Result<(), CheckpointerError> {
-    let partial = path.with_extension("bpk.partial");
-    record.save(partial.clone())?;
-    std::fs::rename(&partial, path).map_err(CheckpointerError::IOError)
 }
 
 /// Burn `Checkpointer` for records of one kind (`model`, `optim`, `scheduler`), written

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod batcher;
+pub mod checkpoints;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -14,10 +15,12 @@ pub mod epoch_artifacts;
 pub mod error;
 pub mod evaluate;
 pub mod images;
+pub mod interrupt;
 pub mod mnist;
 pub mod pictures;
 pub mod plots;
 pub mod renderer;
+pub mod resumable_loader;
 pub mod run_dir;
 pub mod trained_run;
 pub mod training;

@@ -205,17 +205,16 @@ fn read_verified(dir: &Path, name: &str, sha256: &str) -> Result<(PathBuf, Vec<u
         reason: e.to_string(),
     };
     let (path, bytes) = if plain.is_file() {
-        let bytes = std::fs::read(&plain).map_err(|e| unreadable(&plain, e))?;
+        let file = std::fs::File::open(&plain).map_err(|e| unreadable(&plain, e))?;
+        let bytes = read_bounded(file, &plain, "")?;
         (plain, bytes)
     } else if gzip.is_file() {
         let file = std::fs::File::open(&gzip).map_err(|e| unreadable(&gzip, e))?;
-        let mut bytes = Vec::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .map_err(|e| DataError::Unreadable {
-                path: gzip.clone(),
-                reason: format!("gzip decompression failed ({e})"),
-            })?;
+        let bytes = read_bounded(
+            flate2::read::GzDecoder::new(file),
+            &gzip,
+            "gzip decompression ",
+        )?;
         (gzip, bytes)
     } else {
         return Err(DataError::Missing {
@@ -233,6 +232,31 @@ fn read_verified(dir: &Path, name: &str, sha256: &str) -> Result<(PathBuf, Vec<u
         });
     }
     Ok((path, bytes))
+}
+
+/// The largest MNIST file (the training images) is 47,040,016 bytes; nothing bigger is read.
+pub const MAX_IDX_BYTES: u64 = 64 << 20;
+
+/// Reads at most [`MAX_IDX_BYTES`] (+1, to notice more), so that neither a huge file nor a
+/// small gzip that expands without end can exhaust memory.
+fn read_bounded(reader: impl Read, path: &Path, what: &str) -> Result<Vec<u8>, DataError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_IDX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::Unreadable {
+            path: path.to_owned(),
+            reason: format!("{what}failed ({e})"),
+        })?;
+    if bytes.len() as u64 > MAX_IDX_BYTES {
+        return Err(DataError::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "it holds more than {MAX_IDX_BYTES} bytes, far more than any MNIST file"
+            ),
+        });
+    }
+    Ok(bytes)
 }
 
 /// Checks an IDX header (magic, item shape, length) and returns the payload.
@@ -283,7 +307,7 @@ fn parse_idx<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn idx(magic: u32, dims: &[u32], payload: &[u8]) -> Vec<u8> {
@@ -320,5 +344,123 @@ mod tests {
         // A header claiming 2^32-1 images is refused by its length, not by allocating.
         assert!(image_error(idx(2051, &[u32::MAX, 28, 28], &[0; 784])).contains("header says"));
         assert!(image_error(vec![0, 0]).contains("fewer than its header"));
+    }
+
+    /// Seconds each fuzz test runs: `VAE_FUZZ_SECONDS`, default 2.
+    pub(crate) fn fuzz_seconds() -> f64 {
+        std::env::var("VAE_FUZZ_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2.0)
+    }
+
+    fn mutate(bytes: &mut Vec<u8>, rng: &mut rand::rngs::StdRng) {
+        use rand::Rng;
+        for _ in 0..rng.random_range(1..4) {
+            match rng.random_range(0..4) {
+                0 if !bytes.is_empty() => {
+                    let i = rng.random_range(0..bytes.len());
+                    bytes[i] = rng.random();
+                }
+                1 => {
+                    let n = rng.random_range(0..=bytes.len());
+                    bytes.truncate(n);
+                }
+                2 => {
+                    // A header word: magic, count or a dimension, often huge.
+                    let w = rng.random_range(0..4usize);
+                    if bytes.len() >= 4 * w + 4 {
+                        let value: u32 = if rng.random() { rng.random() } else { u32::MAX };
+                        bytes[4 * w..4 * w + 4].copy_from_slice(&value.to_be_bytes());
+                    }
+                }
+                _ => {
+                    let extra = rng.random_range(0..64);
+                    bytes.extend((0..extra).map(|_| rng.random::<u8>()));
+                }
+            }
+        }
+    }
+
+    /// Bounded fuzzing of the IDX reader: mutated files never panic, and a file it accepts
+    /// always holds exactly the items its header announces.
+    #[test]
+    fn fuzz_idx_parsing_never_panics_and_accepts_only_consistent_files() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let seeds = [
+            idx(2051, &[3, 28, 28], &[9u8; 3 * 784]),
+            idx(2049, &[3], &[1, 2, 3]),
+        ];
+        let start = std::time::Instant::now();
+        let (mut runs, mut accepted) = (0usize, 0usize);
+        while start.elapsed().as_secs_f64() < fuzz_seconds() {
+            let mut bytes = seeds[runs % 2].clone();
+            mutate(&mut bytes, &mut rng);
+            for (magic, shape) in [(2051, &[28usize, 28][..]), (2049, &[][..])] {
+                if let Ok(payload) = parse_idx(Path::new("fuzz"), &bytes, magic, shape) {
+                    accepted += 1;
+                    let count = u32::from_be_bytes(bytes[4..8].try_into().unwrap()) as usize;
+                    assert_eq!(payload.len(), count * shape.iter().product::<usize>());
+                }
+            }
+            runs += 1;
+        }
+        eprintln!(
+            "fuzz parse_idx: {runs} inputs in {:.1} s, {accepted} accepted",
+            start.elapsed().as_secs_f64()
+        );
+        assert!(
+            runs >= 1000 && accepted > 0,
+            "{runs} runs, {accepted} accepted"
+        );
+    }
+
+    /// Mutated gzip streams fail cleanly, and a small gzip that expands beyond any MNIST file
+    /// is cut off at the bound instead of filling memory.
+    #[test]
+    fn fuzz_gzip_reading_is_bounded() {
+        use std::io::Write;
+
+        use rand::SeedableRng;
+        let gzip = |data: &[u8]| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(data).unwrap();
+            encoder.finish().unwrap()
+        };
+        let bomb = gzip(&vec![0u8; (MAX_IDX_BYTES + 4096) as usize]);
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        let error = read_bounded(
+            flate2::read::GzDecoder::new(&bomb[..]),
+            Path::new("b"),
+            "gzip ",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("more than"), "{error}");
+
+        let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+        let seed = gzip(&idx(2049, &[3], &[1, 2, 3]));
+        let start = std::time::Instant::now();
+        let mut runs = 0usize;
+        while start.elapsed().as_secs_f64() < fuzz_seconds() {
+            let mut bytes = seed.clone();
+            mutate(&mut bytes, &mut rng);
+            if let Ok(data) = read_bounded(
+                flate2::read::GzDecoder::new(&bytes[..]),
+                Path::new("f"),
+                "gzip ",
+            ) {
+                assert!(data.len() as u64 <= MAX_IDX_BYTES);
+                let _ = parse_idx(Path::new("f"), &data, 2049, &[]);
+            }
+            runs += 1;
+        }
+        eprintln!(
+            "fuzz gzip: {runs} inputs in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        assert!(runs >= 100);
     }
 }

@@ -30,6 +30,8 @@ pub struct EpochMetrics {
     pub epoch: f64,
     /// train loss, reconstruction, KL, then valid loss, reconstruction, KL.
     pub values: [f64; 6],
+    /// Seconds of the epoch's training phase (NaN in runs written before this column existed).
+    pub train_seconds: f64,
 }
 
 /// Reads a run's `metrics.csv`.
@@ -55,7 +57,7 @@ pub fn read_metrics(path: &Path) -> anyhow::Result<Vec<EpochMetrics>> {
             })?;
         if fields.len() < 7 {
             bail!(
-                "{} line {}: expected 8 columns, found {}",
+                "{} line {}: expected at least 7 columns, found {}",
                 path.display(),
                 number + 1,
                 fields.len()
@@ -66,6 +68,12 @@ pub fn read_metrics(path: &Path) -> anyhow::Result<Vec<EpochMetrics>> {
         rows.push(EpochMetrics {
             epoch: fields[0],
             values,
+            // epoch, 6 values, train_seconds, seconds; older runs lack train_seconds.
+            train_seconds: if fields.len() >= 9 {
+                fields[7]
+            } else {
+                f64::NAN
+            },
         });
     }
     if rows.is_empty() {
@@ -348,6 +356,7 @@ mod tests {
                     120.0 / e as f64,
                     21.0,
                 ],
+                train_seconds: 1.0,
             })
             .collect();
         let curves = dir.path().join("curves.png");

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
@@ -13,15 +14,28 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 use burn::train::{Interrupter, LearnerSummary};
+use vae_model::{NonFinitePolicy, StepGuard};
 
 /// The start of the interruption reason given when the loss diverges.
 pub const DIVERGED: &str = "the loss diverged";
+
+/// How a run ended early, as the interrupter said before Burn's dashboard reset it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EarlyEnd {
+    /// The reason given to `Interrupter::stop`, if the run was stopped.
+    pub stopped: Option<String>,
+    /// The training error, if one ended it.
+    pub error: Option<String>,
+}
+
+/// Where the renderer leaves [`EarlyEnd`] for the caller of `launch`.
+pub type EarlyEndSlot = Arc<Mutex<EarlyEnd>>;
 
 /// The metric names, in CSV column order.
 const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
 
 /// The `metrics.csv` header.
-pub const CSV_HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_loss,valid_reconstruction,valid_kl,seconds";
+pub const CSV_HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_loss,valid_reconstruction,valid_kl,train_seconds,seconds";
 
 /// Renders a run and writes `metrics.csv`; wraps Burn's TUI when one is given. Stops the
 /// run (through Burn's interrupter, before the epoch is checkpointed) when an epoch's loss is
@@ -38,15 +52,21 @@ pub struct RunRenderer {
     split: String,
     split_start: Instant,
     split_items: usize,
+    train_seconds: f64,
+    guard: StepGuard,
+    early_end: EarlyEndSlot,
 }
 
 impl RunRenderer {
     /// `inner`: Burn's TUI (or any renderer) to forward to; `None` prints plain lines.
-    /// `interrupter`: the run's, used to stop it when the loss diverges.
+    /// `interrupter`: the run's, used to stop it when the loss diverges. `guard`: the model's
+    /// step guard, read after each step. `early_end`: receives how the run ended early.
     pub fn new(
         inner: Option<Box<dyn MetricsRenderer>>,
         interrupter: Interrupter,
         csv: PathBuf,
+        guard: StepGuard,
+        early_end: EarlyEndSlot,
     ) -> Self {
         Self {
             inner,
@@ -60,6 +80,9 @@ impl RunRenderer {
             split: String::new(),
             split_start: Instant::now(),
             split_items: 0,
+            train_seconds: f64::NAN,
+            guard,
+            early_end,
         }
     }
 
@@ -78,6 +101,20 @@ impl RunRenderer {
             .unwrap_or(f64::NAN)
     }
 
+    /// Stops the run at the first non-finite step when the guard's policy says so.
+    fn check_guard(&self) {
+        if self.guard.policy() != NonFinitePolicy::Stop || self.interrupter.should_stop() {
+            return;
+        }
+        if let Some(bad) = self.guard.report().first_non_finite {
+            self.interrupter.stop(Some(&format!(
+                "{DIVERGED}: the training loss was {} at epoch {}, step {} (that update was not \
+                 applied)",
+                bad.loss, self.epoch, bad.step
+            )));
+        }
+    }
+
     fn write_csv_row(&self) -> std::io::Result<()> {
         let new = !self.csv.exists();
         let mut file = std::fs::OpenOptions::new()
@@ -93,7 +130,11 @@ impl RunRenderer {
                 row.push_str(&format!(",{:.4}", self.value(valid, name)));
             }
         }
-        row.push_str(&format!(",{:.2}", self.epoch_start.elapsed().as_secs_f64()));
+        row.push_str(&format!(
+            ",{:.3},{:.3}",
+            self.train_seconds,
+            self.epoch_start.elapsed().as_secs_f64()
+        ));
         writeln!(file, "{row}")
     }
 }
@@ -101,6 +142,7 @@ impl RunRenderer {
 impl MetricsRendererTraining for RunRenderer {
     fn update_train(&mut self, state: MetricState) {
         self.record(false, &state);
+        self.check_guard();
         if let Some(inner) = &mut self.inner {
             inner.update_train(state);
         }
@@ -117,6 +159,14 @@ impl MetricsRendererTraining for RunRenderer {
         &mut self,
         summary: Option<LearnerSummary>,
     ) -> Result<(), Box<dyn core::error::Error>> {
+        // Burn's dashboard resets the interrupter here: keep what it says first.
+        if let Ok(mut end) = self.early_end.lock() {
+            end.stopped = self
+                .interrupter
+                .interruption()
+                .map(|i| i.reason.unwrap_or_else(|| "stopped by the user".into()));
+            end.error = self.interrupter.error().map(|e| e.to_string());
+        }
         match &mut self.inner {
             Some(inner) => inner.on_train_end(summary),
             None => {
@@ -172,6 +222,9 @@ impl TrainingProgressLogger for RunRenderer {
     }
 
     fn start_split(&mut self, split: &str, total_items: usize) {
+        if split == "train" {
+            self.guard.start_epoch();
+        }
         self.split = split.to_string();
         self.split_start = Instant::now();
         self.split_items = total_items;
@@ -187,6 +240,19 @@ impl TrainingProgressLogger for RunRenderer {
     }
 
     fn end_split(&mut self) {
+        if self.split == "train" {
+            self.train_seconds = self.split_start.elapsed().as_secs_f64();
+            let report = self.guard.report();
+            if let (NonFinitePolicy::Skip, Some(first)) =
+                (self.guard.policy(), report.first_non_finite)
+            {
+                eprintln!(
+                    "warning: epoch {}: skipped {} of {} steps whose loss was not finite (the \
+                     first at step {}, loss {})",
+                    self.epoch, report.non_finite_steps, report.steps, first.step, first.loss
+                );
+            }
+        }
         match &mut self.inner {
             Some(inner) => inner.end_split(),
             None => {

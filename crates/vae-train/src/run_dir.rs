@@ -4,7 +4,7 @@
 //! <run_dir>/
 //!   config.json                 the complete config of the run (replays it)
 //!   model.bpk                   the trained model (Burn burnpack record)
-//!   metrics.csv                 one row per epoch: losses, reconstruction, KL, seconds
+//!   metrics.csv                 one row per epoch: losses, reconstruction, KL, train and epoch seconds
 //!   checkpoint/                 model-N.bpk, optim-N.bpk, scheduler-N.bpk for every epoch N
 //!   images/                     reconstruction-epoch-N.png, samples-epoch-N.png
 //!   train/epoch-N/*.log         Burn's per-batch metric logs (valid/ likewise)

@@ -38,6 +38,11 @@ impl TrainedRun {
                 run_dir.display()
             );
         }
+        crate::checkpoints::verify(&run.model()).map_err(|reason| {
+            anyhow::anyhow!(
+                "{reason}. Copy the last checkpoint (checkpoint/model-N.bpk) to model.bpk, or train again"
+            )
+        })?;
         let model = config
             .model
             .try_init(device)?

@@ -7,17 +7,21 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
-use burn::train::metric::LossMetric;
+use burn::prelude::*;
 use burn::train::renderer::default_renderer;
 use burn::train::{Learner, SupervisedTraining};
-use vae_model::train::{KlMetric, ReconstructionMetric};
+use vae_model::StepGuard;
+use vae_model::train::{KlMetric, LossMeanMetric, ReconstructionMetric};
 
 use crate::backend::Backend;
 use crate::batcher::MnistBatcher;
+use crate::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
 use crate::config::TrainingConfig;
 use crate::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
+use crate::interrupt::{INTERRUPTED, SignalStop};
 use crate::mnist::{MnistData, Split};
-use crate::renderer::{DIVERGED, RunRenderer};
+use crate::renderer::{DIVERGED, EarlyEndSlot, RunRenderer};
+use crate::resumable_loader::ResumableLoader;
 use crate::run_dir::RunDir;
 
 /// Everything `vae train` needs besides the config file.
@@ -37,6 +41,21 @@ pub struct TrainOptions {
     pub plain: bool,
 }
 
+/// Everything `vae train --resume` needs.
+#[derive(Debug, Clone)]
+pub struct ResumeOptions {
+    /// The run folder to continue.
+    pub run_dir: PathBuf,
+    /// Train up to this many epochs in all (default: the run's `num_epochs`).
+    pub epochs: Option<usize>,
+    /// Where the tensors live (bit-exact continuation needs the backend the run started on).
+    pub backend: Backend,
+    /// A folder of MNIST IDX files; `None` tries `VAE_MNIST_DIR`, then Burn's download.
+    pub data_dir: Option<PathBuf>,
+    /// Plain progress lines even in a terminal (no TUI).
+    pub plain: bool,
+}
+
 /// The outcome of a finished run.
 #[derive(Debug, Clone)]
 pub struct TrainReport {
@@ -46,7 +65,7 @@ pub struct TrainReport {
     pub epochs: usize,
 }
 
-/// Trains a VAE on MNIST as `options` says, writing the run folder.
+/// Trains a VAE on MNIST as `options` says, writing a new run folder.
 pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
     let TrainOptions {
         config,
@@ -60,26 +79,176 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
         .validate()
         .map_err(|reason| anyhow::anyhow!("invalid training config: {reason}"))?;
     let device = backend.device().map_err(anyhow::Error::msg)?;
-
-    let mut train_data = MnistData::load(Split::Train, data_dir.as_deref())?;
-    let mut valid_data = MnistData::load(Split::Test, data_dir.as_deref())?;
-    if let Some(count) = config.train_images {
-        train_data = train_data.truncate(count);
-    }
-    if let Some(count) = config.valid_images {
-        valid_data = valid_data.truncate(count);
-    }
+    let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     // Only now, with everything checked, touch the file system.
     let run = RunDir::create(&run_dir, overwrite)?;
     config
         .save(&run.config())
         .with_context(|| format!("cannot write {}", run.config().display()))?;
+    fit(
+        &config, backend, &device, train_data, valid_data, &run, 0, plain,
+    )?;
+    Ok(TrainReport {
+        run_dir,
+        epochs: config.num_epochs,
+    })
+}
 
+/// Continues the run in `options.run_dir` from its last good checkpoint.
+///
+/// On a CPU backend the result is bit-identical to a run that was never interrupted: the
+/// model, Adam state and scheduler come from the checkpoint, and the data order and random
+/// numbers of each epoch depend only on the seed and the epoch ([`ResumableLoader`]). A
+/// checkpoint that is incomplete, corrupt or does not load is passed over (and set aside as
+/// `*.discarded`) for the one before it, saying so.
+pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
+    let ResumeOptions {
+        run_dir,
+        epochs,
+        backend,
+        data_dir,
+        plain,
+    } = options;
+    let run = RunDir::open(&run_dir);
+    if !run.config().is_file() {
+        bail!(
+            "{} has no config.json, so it is not a run folder written by `vae train`. Pass the \
+             folder given to `vae train --run-dir`",
+            run_dir.display()
+        );
+    }
+    let mut config = TrainingConfig::load(&run.config())?;
+    if let Some(epochs) = epochs {
+        config.num_epochs = epochs;
+        config
+            .validate()
+            .map_err(|reason| anyhow::anyhow!("invalid --epochs: {reason}"))?;
+    }
+    let (done, skipped) = last_good_epoch(&run, &config.model);
+    for reason in &skipped {
+        eprintln!("warning: passing over the checkpoint of {reason}");
+    }
+    let Some(done) = done else {
+        bail!(
+            "{} has no complete, loadable checkpoint to resume from{}. Start it again with \
+             `vae train --config {} --run-dir {} --overwrite`",
+            run.checkpoints().display(),
+            if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", skipped.join("; "))
+            },
+            run.config().display(),
+            run_dir.display()
+        );
+    };
+    if done >= config.num_epochs {
+        bail!(
+            "{} already has {done} of {} epochs: nothing to resume. Pass `--epochs N` with N > \
+             {done} to train it further",
+            run_dir.display(),
+            config.num_epochs
+        );
+    }
+    let device = backend.device().map_err(anyhow::Error::msg)?;
+    let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
+
+    let moved = set_aside_after(&run, done)
+        .with_context(|| format!("cannot set aside the checkpoints after epoch {done}"))?;
+    if !moved.is_empty() {
+        eprintln!(
+            "set aside {} checkpoint file(s) of epochs after {done} as *.discarded",
+            moved.len()
+        );
+    }
+    keep_metrics_rows(&run, done)?;
+    config
+        .save(&run.config())
+        .with_context(|| format!("cannot write {}", run.config().display()))?;
+    println!(
+        "resuming {} after epoch {done} of {}",
+        run_dir.display(),
+        config.num_epochs
+    );
+    fit(
+        &config, backend, &device, train_data, valid_data, &run, done, plain,
+    )?;
+    Ok(TrainReport {
+        run_dir,
+        epochs: config.num_epochs,
+    })
+}
+
+fn load_data(
+    config: &TrainingConfig,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<(MnistData, MnistData)> {
+    let mut train_data = MnistData::load(Split::Train, data_dir)?;
+    let mut valid_data = MnistData::load(Split::Test, data_dir)?;
+    if let Some(count) = config.train_images {
+        train_data = train_data.truncate(count);
+    }
+    if let Some(count) = config.valid_images {
+        valid_data = valid_data.truncate(count);
+    }
+    let train_count = burn::data::dataset::Dataset::len(&train_data);
+    if config.batch_size > train_count {
+        bail!(
+            "`batch_size` is {}, larger than the {train_count} training images: lower it to at \
+             most {train_count} (or raise `train_images`)",
+            config.batch_size
+        );
+    }
+    Ok((train_data, valid_data))
+}
+
+/// Drops the `metrics.csv` rows of epochs after `epoch` (a resumed run writes them again).
+fn keep_metrics_rows(run: &RunDir, epoch: usize) -> anyhow::Result<()> {
+    let path = run.metrics_csv();
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, line)| {
+            *i == 0
+                || line
+                    .split(',')
+                    .next()
+                    .and_then(|e| e.parse::<usize>().ok())
+                    .is_some_and(|e| e <= epoch)
+        })
+        .map(|(_, line)| line)
+        .collect();
+    std::fs::write(&path, kept.join("\n") + "\n")
+        .with_context(|| format!("cannot rewrite {}", path.display()))
+}
+
+/// Trains epochs `done + 1 ..= config.num_epochs` in `run`, then saves `model.bpk`.
+#[allow(clippy::too_many_arguments)] // one private call site per entry point
+fn fit(
+    config: &TrainingConfig,
+    backend: Backend,
+    device: &Device,
+    train_data: MnistData,
+    valid_data: MnistData,
+    run: &RunDir,
+    done: usize,
+    plain: bool,
+) -> anyhow::Result<()> {
     // Picture inputs first (on the CPU device that draws them), then seed training.
     let pictures = PictureInputs::new(&valid_data, &config.model, config.seed.wrapping_add(1))?;
     device.seed(config.seed);
-    let model = config.model.try_init(&device.clone().autodiff())?;
+    let guard = StepGuard::new(config.on_non_finite_loss.into());
+    let model = config
+        .model
+        .try_init(&device.clone().autodiff())?
+        .with_step_guard(guard.clone())
+        // One fused pass for the reconstruction term on flex; it measured slower on ndarray
+        // and would copy to the host every step on a GPU (README, "Speed").
+        .with_host_reconstruction(backend == Backend::Flex);
 
     let loader_train = DataLoaderBuilder::new(MnistBatcher)
         .batch_size(config.batch_size)
@@ -87,47 +256,74 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
         .num_workers(config.num_workers)
         .set_device(device.clone())
         .build(train_data);
+    let loader_train = std::sync::Arc::new(ResumableLoader::new(
+        loader_train,
+        device.clone(),
+        config.seed,
+        done,
+    ));
     let loader_valid = DataLoaderBuilder::new(MnistBatcher)
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
         .set_device(device.clone())
         .build(valid_data);
 
-    let training = SupervisedTraining::new(run.root(), loader_train, loader_valid)
+    let mut training = SupervisedTraining::new(run.root(), loader_train, loader_valid)
         .metrics((
-            LossMetric::new(),
+            LossMeanMetric::default(),
             ReconstructionMetric::default(),
             KlMetric::default(),
         ))
         .with_custom_checkpointers(
-            EpochCheckpointer::for_model(&run, pictures),
-            EpochCheckpointer::new(&run, "optim"),
-            EpochCheckpointer::new(&run, "scheduler"),
+            EpochCheckpointer::for_model(run, pictures),
+            EpochCheckpointer::new(run, "optim"),
+            EpochCheckpointer::new(run, "scheduler"),
         )
         .with_checkpointing_strategy(KeepEveryEpoch)
         .num_epochs(config.num_epochs)
         .summary();
+    if done > 0 {
+        training = training.checkpoint(done);
+    }
     let tui = (!plain && std::io::stdout().is_terminal())
-        .then(|| default_renderer(training.interrupter(), None));
-    let renderer = RunRenderer::new(tui, training.interrupter(), run.metrics_csv());
+        .then(|| default_renderer(training.interrupter(), (done > 0).then_some(done)));
+    let early_end = EarlyEndSlot::default();
+    let renderer = RunRenderer::new(
+        tui,
+        training.interrupter(),
+        run.metrics_csv(),
+        guard,
+        early_end.clone(),
+    );
     let training = training.renderer(Box::new(renderer));
+    let signals =
+        SignalStop::install(training.interrupter()).context("cannot listen for Ctrl-C")?;
 
     let optimizer = config.optimizer.init();
     let result = training.launch(Learner::new(model, optimizer, config.learning_rate));
-    if let Some(error) = result.error {
+    drop(signals);
+    let early_end = early_end.lock().map(|e| e.clone()).unwrap_or_default();
+    if let Some(error) = result.error.map(|e| e.to_string()).or(early_end.error) {
         bail!(
             "training stopped with an error: {error}. The checkpoints already written in {} are kept",
             run.checkpoints().display()
         );
     }
-    if let Some(interruption) = result.interrupted {
-        let reason = interruption
-            .reason
-            .unwrap_or_else(|| "stopped by the user".into());
+    let stopped = result
+        .interrupted
+        .map(|i| i.reason.unwrap_or_else(|| "stopped by the user".into()))
+        .or(early_end.stopped);
+    if let Some(reason) = stopped {
         let advice = if reason.starts_with(DIVERGED) {
             format!(
-                ". Lower `learning_rate` (now {}) or `model.beta` (now {}) and train again",
+                ". Lower `learning_rate` (now {}) or `model.beta` (now {}) and train again, or set \
+                 `on_non_finite_loss` to \"skip\" to skip such steps",
                 config.learning_rate, config.model.beta
+            )
+        } else if reason == INTERRUPTED {
+            format!(
+                ". The unfinished epoch is dropped; continue with `vae train --resume {}`",
+                run.root().display()
             )
         } else {
             String::new()
@@ -138,12 +334,8 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
             run.checkpoints().display()
         );
     }
-    result
-        .model
-        .save_file(run.model())
+    save_atomically(result.model.into_record(), &run.model())
+        .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot write the model to {}", run.model().display()))?;
-    Ok(TrainReport {
-        run_dir,
-        epochs: config.num_epochs,
-    })
+    Ok(())
 }

@@ -212,6 +212,43 @@ fn bad_configs_name_the_problem() {
         "0",
     ]));
     assert!(zero_override.contains("batch_size"));
+    let negative_beta = good.replace("\"beta\": 1.0", "\"beta\": -0.5");
+    assert!(train_with_config(&negative_beta).contains("`beta` is -0.5"));
+    let zero_rate = good.replace("\"learning_rate\": 0.001", "\"learning_rate\": 0.0");
+    assert!(train_with_config(&zero_rate).contains("`learning_rate` is 0"));
+    let wrong_type = good.replace("\"seed\": 1", "\"seed\": \"one\"");
+    assert!(train_with_config(&wrong_type).contains("seed"));
+    let bad_policy = good.replace("\"stop\"", "\"retry\"");
+    assert!(train_with_config(&bad_policy).contains("on_non_finite_loss"));
+    let huge = good.replace(
+        "\"hidden_dims\": [64]",
+        "\"hidden_dims\": [4000000000, 4000000000]",
+    );
+    assert!(train_with_config(&huge).contains("parameters"));
+    let nan_rate = fails(&vae(&[
+        "train",
+        "--config",
+        &repo_file("configs/smoke.json"),
+        "--learning-rate",
+        "NaN",
+    ]));
+    assert!(nan_rate.contains("`learning_rate` is NaN"), "{nan_rate}");
+}
+
+#[test]
+fn a_batch_larger_than_the_training_set_is_refused_before_the_run_folder_exists() {
+    let run = tempfile::tempdir().unwrap();
+    let run_dir = run.path().join("run");
+    let stderr = fails(&train_smoke(
+        &mnist_dir(),
+        &run_dir,
+        &["--batch-size", "600"],
+    ));
+    assert!(
+        stderr.contains("`batch_size` is 600") && stderr.contains("512 training images"),
+        "{stderr}"
+    );
+    assert!(!run_dir.exists());
 }
 
 /// A data folder whose files are links to the real ones, except `broken`, written as given.
@@ -312,11 +349,206 @@ fn a_diverging_run_stops_with_an_error_naming_the_cause_and_keeps_nothing_broken
         &["--learning-rate", "1000", "--plain"],
     ));
     assert!(
-        stderr.contains("diverged") && stderr.contains("learning_rate"),
+        stderr.contains("diverged")
+            && stderr.contains("learning_rate")
+            && stderr.contains("at epoch 1, step"),
         "{stderr}"
     );
     // The diverged epoch is not checkpointed and no final model is written.
     assert!(!run_dir.join("checkpoint/model-1.bpk").exists());
     assert!(!run_dir.join("model.bpk").exists());
     assert!(run_dir.join("config.json").is_file());
+}
+
+/// The smoke run, one epoch, as a run folder to resume, break and inspect.
+fn one_epoch_run() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let output = train_smoke(&mnist_dir(), &run_dir, &["--epochs", "1", "--plain"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (dir, run_dir)
+}
+
+fn resume_args<'a>(run_dir: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--resume", path(run_dir), "--plain"];
+    args.extend(extra);
+    args
+}
+
+fn resume_run(run_dir: &Path, extra: &[&str]) -> Output {
+    let data = mnist_dir();
+    let mut args = resume_args(run_dir, extra);
+    args.extend(["--data-dir", path(&data)]);
+    vae(&args)
+}
+
+#[test]
+fn resume_refuses_what_it_cannot_continue() {
+    let empty = tempfile::tempdir().unwrap();
+    let stderr = fails(&resume_run(empty.path(), &[]));
+    assert!(stderr.contains("no config.json"), "{stderr}");
+
+    let (_dir, run_dir) = one_epoch_run();
+    let stderr = fails(&resume_run(&run_dir, &[]));
+    assert!(
+        stderr.contains("already has 1 of 1 epochs") && stderr.contains("--epochs"),
+        "{stderr}"
+    );
+    let stderr = fails(&vae(&["train", "--resume", path(&run_dir), "--seed", "3"]));
+    assert!(stderr.contains("--seed"), "{stderr}");
+}
+
+#[test]
+fn a_corrupt_checkpoint_is_named_set_aside_and_resume_falls_back_to_the_one_before() {
+    let (_dir, run_dir) = one_epoch_run();
+    let output = resume_run(&run_dir, &["--epochs", "2"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Damage epoch 2's optimizer state (one flipped byte) and truncate its model.
+    let optim = run_dir.join("checkpoint/optim-2.bpk");
+    let mut bytes = std::fs::read(&optim).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&optim, bytes).unwrap();
+    let model_2 = run_dir.join("checkpoint/model-2.bpk");
+    let model_bytes = std::fs::read(&model_2).unwrap();
+    std::fs::write(&model_2, &model_bytes[..1000]).unwrap();
+
+    let output = resume_run(&run_dir, &["--epochs", "3"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("passing over the checkpoint of epoch 2")
+            && stderr.contains("model-2.bpk is corrupt"),
+        "{stderr}"
+    );
+    assert!(run_dir.join("checkpoint/model-2.bpk.discarded").is_file());
+    // Epochs 2 and 3 were trained again from epoch 1's checkpoint.
+    let rows = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
+    let epochs: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(epochs, vec!["1", "2", "3"]);
+    assert!(run_dir.join("checkpoint/model-3.bpk").is_file());
+
+    // A damaged final model is named by the inspection commands.
+    let model = run_dir.join("model.bpk");
+    let mut bytes = std::fs::read(&model).unwrap();
+    let near_end = bytes.len() - 10;
+    bytes[near_end] ^= 0x01;
+    std::fs::write(&model, bytes).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let stderr = fails(&vae(&[
+        "sample",
+        "--run-dir",
+        path(&run_dir),
+        "--out",
+        path(&out.path().join("s.png")),
+    ]));
+    assert!(stderr.contains("model.bpk is corrupt"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_stops_after_a_step_keeps_the_checkpoints_and_names_the_resume_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let config = repo_file("configs/smoke.json");
+    let data = mnist_dir();
+    let child = Command::new(env!("CARGO_BIN_EXE_vae"))
+        .args(["train", "--config", &config, "--epochs", "500", "--plain"])
+        .args(["--data-dir", path(&data), "--run-dir", path(&run_dir)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = run_dir.join("checkpoint/model-1.bpk.sha256");
+    let start = std::time::Instant::now();
+    while !first.exists() {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("interrupted") && stderr.contains("vae train --resume"),
+        "{stderr}"
+    );
+    assert!(!run_dir.join("model.bpk").exists());
+    // Every checkpoint left behind is complete, and the run continues from the last one.
+    let done = (1..)
+        .take_while(|e| {
+            run_dir
+                .join(format!("checkpoint/scheduler-{e}.bpk"))
+                .exists()
+        })
+        .last()
+        .unwrap();
+    let epochs = (done + 1).to_string();
+    let output = resume_run(&run_dir, &["--epochs", &epochs]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(run_dir.join("model.bpk").is_file());
+}
+
+#[test]
+fn a_full_disk_while_checkpointing_loses_nothing_already_saved() {
+    let (_dir, run_dir) = one_epoch_run();
+    let saved = std::fs::read(run_dir.join("checkpoint/optim-1.bpk")).unwrap();
+    // Files may grow to 256 KiB: the model checkpoint (~430 KB) cannot be written. SIGXFSZ is
+    // ignored so that the write fails with EFBIG, as on a full disk.
+    let data = mnist_dir();
+    let command = "trap '' XFSZ; ulimit -f 256; exec \"$0\" train --resume \"$1\" --epochs 2 --plain --data-dir \"$2\"";
+    let output = Command::new("bash")
+        .args([
+            "-c",
+            command,
+            env!("CARGO_BIN_EXE_vae"),
+            path(&run_dir),
+            path(&data),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("error") && stderr.contains("checkpoints already written"),
+        "{stderr}"
+    );
+    // Epoch 1 is intact, no partial file is left, and the run resumes once there is room.
+    assert_eq!(
+        std::fs::read(run_dir.join("checkpoint/optim-1.bpk")).unwrap(),
+        saved
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(run_dir.join("checkpoint"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let output = resume_run(&run_dir, &["--epochs", "2"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

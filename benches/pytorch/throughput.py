@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `cargo bench --workspace --bench throughput` (burn-vae).
+
+Measures the same rows as the Rust bench, the PyTorch way a user would write them
+(PyTorch's examples/vae: nn.Linear layers, ReLU, sigmoid + binary_cross_entropy summed over
+the batch, analytic KL, torch.optim.Adam with its defaults), on the same real MNIST images:
+
+  matmul  GFLOP/s of an n x n by n x n float32 product
+  train   images/s of one training step (forward, loss, backward, Adam) on a fixed batch
+  infer   images/s of encode + decode (posterior mean) under torch.no_grad()
+  epoch   images/s of a training epoch over the 60,000 images, shuffled, batch 128, as in
+          the example's train() loop (batches sliced from one preloaded tensor)
+
+Peak memory per row is the process's peak resident set (VmHWM), reset before each row.
+Prints one JSON line on standard output. Set-up: `pip install torch numpy`.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from examples_vae import read_idx  # noqa: E402  (the same IDX reader as the example)
+
+
+def load_train_images(data_dir):
+    for name in ("train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"):
+        path = os.path.join(data_dir, name)
+        if os.path.exists(path):
+            return torch.from_numpy(read_idx(path).astype(np.float32) / 255.0).reshape(-1, 784)
+    raise SystemExit(f"train-images-idx3-ubyte not found in {data_dir}")
+
+
+class VAE(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        widths = [784] + hidden
+        self.body = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.mean = nn.Linear(widths[-1], 20)
+        self.log_var = nn.Linear(widths[-1], 20)
+        back = [20] + hidden[::-1]
+        self.dec = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back, back[1:]))
+        self.out = nn.Linear(back[-1], 784)
+
+    def encode(self, x):
+        for layer in self.body:
+            x = F.relu(layer(x))
+        return self.mean(x), self.log_var(x)
+
+    def decode(self, z):
+        for layer in self.dec:
+            z = F.relu(layer(z))
+        return torch.sigmoid(self.out(z))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decode(z), mu, logvar
+
+
+def loss_function(recon_x, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon_x, x, reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
+def reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_mib():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def median_rate(work, units_per_repeat, warmup, repeats):
+    for _ in range(warmup):
+        work()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return units_per_repeat / statistics.median(times)
+
+
+def model_name(hidden):
+    return "-".join(str(w) for w in [784] + hidden + [20])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batches", default="128,1024")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--images-per-repeat", type=int, default=8192)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--matmul-n", type=int, default=1024)
+    parser.add_argument("--workloads", default="matmul,train,infer,epoch")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    workloads = set(args.workloads.split(","))
+    batches = [int(b) for b in args.batches.split(",")]
+    shapes = [[400], [512, 256]]
+    images = load_train_images(args.data_dir)
+    rows = []
+
+    if "matmul" in workloads:
+        reset_peak()
+        n = args.matmul_n
+        a, b = torch.rand(n, n), torch.rand(n, n)
+
+        def product():
+            for _ in range(4):
+                a @ b
+
+        rate = median_rate(product, 4 * 2 * n**3 / 1e9, 1, args.repeats)
+        rows.append(dict(kind="matmul", model="", batch=n, rate=rate, peak_mib=peak_mib()))
+
+    if "train" in workloads:
+        for hidden in shapes:
+            for batch in batches:
+                reset_peak()
+                model = VAE(hidden)
+                optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+                x = images[:batch]
+                steps = max(1, args.images_per_repeat // batch)
+
+                def train_steps():
+                    for _ in range(steps):
+                        optimizer.zero_grad()
+                        recon, mu, logvar = model(x)
+                        loss = loss_function(recon, x, mu, logvar)
+                        loss.backward()
+                        optimizer.step()
+
+                rate = median_rate(train_steps, steps * batch, 1, args.repeats)
+                rows.append(dict(kind="train", model=model_name(hidden), batch=batch,
+                                 rate=rate, peak_mib=peak_mib()))
+
+    if "infer" in workloads:
+        batch = 1024
+        for hidden in shapes:
+            reset_peak()
+            model = VAE(hidden)
+            x = images[:batch]
+            steps = max(1, args.images_per_repeat // batch)
+
+            def infer():
+                with torch.no_grad():
+                    for _ in range(steps):
+                        model.decode(model.encode(x)[0])
+
+            rate = median_rate(infer, steps * batch, 1, args.repeats)
+            rows.append(dict(kind="infer", model=model_name(hidden), batch=batch,
+                             rate=rate, peak_mib=peak_mib()))
+
+    if "epoch" in workloads and args.epochs > 0:
+        hidden, batch = [400], 128
+        reset_peak()
+        model = VAE(hidden)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        rates = []
+        for _ in range(args.epochs):
+            start = time.perf_counter()
+            order = torch.randperm(images.shape[0])
+            for i in range(0, images.shape[0], batch):
+                x = images[order[i:i + batch]]
+                optimizer.zero_grad()
+                recon, mu, logvar = model(x)
+                loss = loss_function(recon, x, mu, logvar)
+                loss.backward()
+                optimizer.step()
+                loss.item()  # the example logs loss.item() every step
+            rates.append(images.shape[0] / (time.perf_counter() - start))
+        rows.append(dict(kind="epoch", model=model_name(hidden), batch=batch,
+                         rate=statistics.median(rates), peak_mib=peak_mib()))
+
+    print(json.dumps(dict(torch_version=torch.__version__, threads=torch.get_num_threads(),
+                          rows=rows)))
+
+
+if __name__ == "__main__":
+    main()

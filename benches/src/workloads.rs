@@ -1,0 +1,281 @@
+//! What is measured: a matmul, the training step, inference, and a Learner epoch.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::train::TrainStep;
+use vae_model::VaeConfig;
+use vae_model::train::VaeBatch;
+use vae_train::backend::Backend as BackendChoice;
+use vae_train::config::TrainingConfig;
+use vae_train::training::{TrainOptions, train};
+
+use crate::memory;
+use crate::stats::{median, time_repeats};
+
+/// A model measured: the hidden widths of its encoder (the decoder mirrors them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelShape {
+    /// Hidden widths, e.g. `[400]` for PyTorch's examples/vae model.
+    pub hidden: Vec<usize>,
+}
+
+/// Input pixels and latent size of every measured model.
+pub const INPUT_DIM: usize = 784;
+/// The latent size of every measured model.
+pub const LATENT_DIM: usize = 20;
+
+impl ModelShape {
+    /// `784-400-20` style name.
+    pub fn name(&self) -> String {
+        let mut parts = vec![INPUT_DIM.to_string()];
+        parts.extend(self.hidden.iter().map(usize::to_string));
+        parts.push(LATENT_DIM.to_string());
+        parts.join("-")
+    }
+
+    /// The model's config (beta 1).
+    pub fn config(&self) -> VaeConfig {
+        VaeConfig::new()
+            .with_input_dim(INPUT_DIM)
+            .with_hidden_dims(self.hidden.clone())
+            .with_latent_dim(LATENT_DIM)
+    }
+
+    /// Multiply-adds of one image's forward pass (the matmuls; elementwise work is not counted).
+    pub fn forward_macs(&self) -> u64 {
+        let mut widths = vec![INPUT_DIM];
+        widths.extend(&self.hidden);
+        let encoder: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
+        let heads = 2 * (*widths.last().unwrap() * LATENT_DIM) as u64;
+        let mut back = vec![LATENT_DIM];
+        back.extend(self.hidden.iter().rev());
+        back.push(INPUT_DIM);
+        let decoder: u64 = back.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
+        encoder + heads + decoder
+    }
+
+    /// FLOPs of one image's training step: forward, and backward at twice the forward.
+    pub fn train_flops(&self) -> f64 {
+        6.0 * self.forward_macs() as f64
+    }
+
+    /// FLOPs of one image's encode + decode.
+    pub fn inference_flops(&self) -> f64 {
+        2.0 * self.forward_macs() as f64
+    }
+}
+
+/// One measured figure: a median rate over repeats, and the row's peak memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    /// Median of the repeats, in the row's unit (images/s or GFLOP/s).
+    pub rate: f64,
+    /// Peak resident memory of the process during the row, MiB.
+    pub peak_mib: Option<f64>,
+}
+
+/// How much to run per row.
+#[derive(Debug, Clone, Copy)]
+pub struct Effort {
+    /// Untimed steps first (allocator, autotune, caches).
+    pub warmup_steps: usize,
+    /// Steps per timed repeat.
+    pub steps: usize,
+    /// Timed repeats; the median is reported.
+    pub repeats: usize,
+}
+
+/// Runs `work` (one batch) `effort.warmup_steps` times untimed, then `effort.steps` times per
+/// timed repeat, waiting for the last output of each repeat (asynchronous backends queue work);
+/// the median images/s and the peak memory since the row began.
+fn per_batch_rate<const D: usize>(
+    batch: usize,
+    effort: Effort,
+    mut work: impl FnMut() -> Tensor<D>,
+) -> Measured {
+    for _ in 0..effort.warmup_steps {
+        work().into_data();
+    }
+    let times = time_repeats(effort.repeats, || {
+        let mut last = None;
+        for _ in 0..effort.steps {
+            last = Some(work());
+        }
+        if let Some(output) = last {
+            output.into_data();
+        }
+    });
+    Measured {
+        rate: (batch * effort.steps) as f64 / median(&times),
+        peak_mib: memory::peak_mib(),
+    }
+}
+
+/// A `[rows, 784]` batch of real images, cycled from `pixels` (`[n * 784]` in `[0, 1]`).
+pub fn batch_from(pixels: &[f32], rows: usize, device: &Device) -> Tensor<2> {
+    let available = pixels.len() / INPUT_DIM;
+    assert!(available > 0, "no images to batch");
+    let data: Vec<f32> = (0..rows)
+        .flat_map(|row| {
+            let start = (row % available) * INPUT_DIM;
+            pixels[start..start + INPUT_DIM].iter().copied()
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(data, [rows, INPUT_DIM]), device)
+}
+
+/// Achievable float32 matmul rate on `device`: GFLOP/s of an `n x n` by `n x n` product.
+pub fn matmul_gflops(device: &Device, n: usize, effort: Effort) -> Measured {
+    memory::reset_peak();
+    let a = Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, device);
+    let b = Tensor::<2>::random([n, n], burn::tensor::Distribution::Default, device);
+    let product = || {
+        let c = a.clone().matmul(b.clone());
+        // Reading one element waits for the product on asynchronous backends.
+        c.slice([0..1, 0..1]).into_data();
+    };
+    for _ in 0..effort.warmup_steps {
+        product();
+    }
+    let times = time_repeats(effort.repeats, || {
+        for _ in 0..effort.steps {
+            product();
+        }
+    });
+    let flops = 2.0 * (n as f64).powi(3) * effort.steps as f64;
+    Measured {
+        rate: flops / median(&times) / 1e9,
+        peak_mib: memory::peak_mib(),
+    }
+}
+
+/// Images per second of the training step the Learner runs (forward, ELBO, backward of the
+/// batch sum, Adam with `vae train`'s default settings; `host_reconstruction` as `vae train` sets
+/// it: on for flex only), on one fixed batch of real images.
+pub fn train_step_rate(
+    device: &Device,
+    host_reconstruction: bool,
+    shape: &ModelShape,
+    batch: usize,
+    pixels: &[f32],
+    effort: Effort,
+) -> Measured {
+    memory::reset_peak();
+    let train_device = device.clone().autodiff();
+    device.seed(1);
+    let mut model = shape
+        .config()
+        .init(&train_device)
+        .with_host_reconstruction(host_reconstruction);
+    let config = TrainingConfig::default().optimizer;
+    let mut optimizer = config.init();
+    let images = batch_from(pixels, batch, &train_device);
+    let step = || {
+        let output = TrainStep::step(
+            &model,
+            VaeBatch {
+                images: images.clone(),
+            },
+        );
+        model = optimizer.step(1e-3, model.clone(), output.grads);
+        output.item.loss
+    };
+    per_batch_rate(batch, effort, step)
+}
+
+/// Images per second of encode + decode (posterior mean, no autodiff) on one batch.
+pub fn inference_rate(
+    device: &Device,
+    shape: &ModelShape,
+    batch: usize,
+    pixels: &[f32],
+    effort: Effort,
+) -> Measured {
+    memory::reset_peak();
+    device.seed(1);
+    let model = shape.config().init(device);
+    let images = batch_from(pixels, batch, device);
+    let infer = || model.reconstruct(images.clone());
+    per_batch_rate(batch, effort, infer)
+}
+
+/// Images per second of whole training epochs through `vae train`'s Learner, data loader,
+/// metrics and checkpoints, on the 60,000 MNIST training images (validation on `valid_images`
+/// test images, not timed). Reads the train phase's time from the run's `metrics.csv`; the
+/// median over `epochs` epochs.
+pub fn learner_epoch_rate(
+    backend: BackendChoice,
+    data_dir: &Path,
+    shape: &ModelShape,
+    batch: usize,
+    epochs: usize,
+    valid_images: usize,
+) -> anyhow::Result<Measured> {
+    let run_dir = tempfile::tempdir()?;
+    let config = TrainingConfig {
+        model: shape.config(),
+        batch_size: batch,
+        num_epochs: epochs,
+        valid_images: Some(valid_images),
+        ..TrainingConfig::default()
+    };
+    memory::reset_peak();
+    train(TrainOptions {
+        config,
+        backend,
+        data_dir: Some(data_dir.to_path_buf()),
+        run_dir: run_dir.path().join("run"),
+        overwrite: false,
+        plain: true,
+    })?;
+    let peak_mib = memory::peak_mib();
+    let rows = vae_train::plots::read_metrics(&run_dir.path().join("run").join("metrics.csv"))?;
+    let rates: Vec<f64> = rows
+        .iter()
+        .map(|row| 60_000.0 / row.train_seconds)
+        .collect();
+    Ok(Measured {
+        rate: median(&rates),
+        peak_mib,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pytorch_example_model_costs_3_9_mflop_per_training_image() {
+        let shape = ModelShape { hidden: vec![400] };
+        assert_eq!(shape.name(), "784-400-20");
+        assert_eq!(
+            shape.forward_macs(),
+            784 * 400 + 2 * 400 * 20 + 20 * 400 + 400 * 784
+        );
+        assert!((shape.train_flops() / 1e6 - 3.9).abs() < 0.05);
+    }
+
+    #[test]
+    fn deeper_model_counts_every_layer() {
+        let shape = ModelShape {
+            hidden: vec![512, 256],
+        };
+        assert_eq!(shape.name(), "784-512-256-20");
+        let expected = 784 * 512 + 512 * 256 + 2 * 256 * 20 + 20 * 256 + 256 * 512 + 512 * 784;
+        assert_eq!(shape.forward_macs(), expected as u64);
+    }
+
+    #[test]
+    fn batches_cycle_through_the_images() {
+        let device = Device::flex();
+        let pixels: Vec<f32> = (0..2 * INPUT_DIM).map(|i| (i / INPUT_DIM) as f32).collect();
+        let batch = batch_from(&pixels, 3, &device);
+        let rows: Vec<f32> = batch
+            .slice([0..3, 0..1])
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(rows, vec![0.0, 1.0, 0.0]);
+    }
+}

@@ -1,0 +1,241 @@
+//! Checkpoint files that survive crashes: atomic writes with a SHA-256 digest beside each file,
+//! and the search for the last epoch whose checkpoint is complete and intact.
+//!
+//! A file is written to `<name>.partial`, hashed as read back from disk, renamed into place, and
+//! its digest written (atomically too) to `<name>.sha256`. A process killed at any moment
+//! leaves either the previous files or the new ones, never a half-written `.bpk`; a file
+//! damaged later (a bad disk, a copy cut short) no longer matches its digest.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::OptimizerRecord;
+use burn::optim::lr_scheduler::LrSchedulerRecord;
+use burn::prelude::*;
+use burn::train::checkpoint::{Checkpoint, CheckpointerError};
+use sha2::{Digest, Sha256};
+use vae_model::VaeConfig;
+
+use crate::run_dir::RunDir;
+
+/// The record kinds checkpointed each epoch, in the order Burn saves them.
+pub const KINDS: [&str; 3] = ["model", "optim", "scheduler"];
+
+/// `checkpoint/<kind>-<epoch>.bpk`.
+pub fn checkpoint_path(run: &RunDir, kind: &str, epoch: usize) -> PathBuf {
+    run.checkpoints().join(format!("{kind}-{epoch}.bpk"))
+}
+
+/// The digest file beside `path`.
+pub fn digest_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    path.with_file_name(name)
+}
+
+fn sha256_hex(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(format!("{:x}", Sha256::digest(&bytes)))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    let partial = path.with_file_name(name);
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, path)
+}
+
+/// Saves `record` to `path` atomically, with its digest.
+pub fn save_atomically<R: Checkpoint>(record: R, path: &Path) -> Result<(), CheckpointerError> {
+    let partial = path.with_extension("bpk.partial");
+    let result = record.save(partial.clone()).and_then(|()| {
+        let digest = sha256_hex(&partial).map_err(CheckpointerError::IOError)?;
+        std::fs::rename(&partial, path).map_err(CheckpointerError::IOError)?;
+        write_atomically(&digest_path(path), format!("{digest}\n").as_bytes())
+            .map_err(CheckpointerError::IOError)
+    });
+    if result.is_err() {
+        // A failed write (disk full, say) leaves no partial file behind.
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// Checks `path` against its digest; a file saved before digests existed passes unchecked.
+pub fn verify(path: &Path) -> Result<(), String> {
+    if !path.is_file() {
+        return Err(format!("{} is missing", path.display()));
+    }
+    let digest = digest_path(path);
+    if !digest.is_file() {
+        return Ok(());
+    }
+    let expected = std::fs::read_to_string(&digest)
+        .map_err(|e| format!("cannot read {}: {e}", digest.display()))?;
+    let actual = sha256_hex(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if expected.trim() != actual {
+        return Err(format!(
+            "{} is corrupt: its SHA-256 does not match {}",
+            path.display(),
+            digest.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that epoch `epoch`'s three files are present, intact and load, the model into the
+/// architecture `model` describes.
+pub fn check_epoch(run: &RunDir, model: &VaeConfig, epoch: usize) -> Result<(), String> {
+    for kind in KINDS {
+        verify(&checkpoint_path(run, kind, epoch))?;
+    }
+    let load_error =
+        |path: PathBuf, e: &dyn std::fmt::Display| format!("{} does not load: {e}", path.display());
+    let path = checkpoint_path(run, "model", epoch);
+    model
+        .try_init(&Device::flex())
+        .map_err(|e| e.to_string())?
+        .try_load_file(&path)
+        .map_err(|e| load_error(path.clone(), &e))?;
+    let path = checkpoint_path(run, "optim", epoch);
+    <OptimizerRecord as Checkpoint>::load(path.clone()).map_err(|e| load_error(path, &e))?;
+    let path = checkpoint_path(run, "scheduler", epoch);
+    <LrSchedulerRecord as Checkpoint>::load(path.clone()).map_err(|e| load_error(path, &e))?;
+    Ok(())
+}
+
+/// The epochs that have at least one checkpoint file, highest first.
+pub fn saved_epochs(run: &RunDir) -> Vec<usize> {
+    let mut epochs: Vec<usize> = std::fs::read_dir(run.checkpoints())
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".bpk")?;
+            let (kind, epoch) = stem.rsplit_once('-')?;
+            KINDS.contains(&kind).then_some(())?;
+            epoch.parse().ok()
+        })
+        .collect();
+    epochs.sort_unstable_by(|a, b| b.cmp(a));
+    epochs.dedup();
+    epochs
+}
+
+/// Where a resumed run starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The last good epoch (its checkpoint is complete and loads).
+    pub epoch: usize,
+    /// Why each later epoch's checkpoint was passed over.
+    pub skipped: Vec<String>,
+}
+
+/// The highest epoch whose checkpoint is complete and intact, with the reasons later ones were
+/// not; `None` if no epoch qualifies.
+pub fn last_good_epoch(run: &RunDir, model: &VaeConfig) -> (Option<usize>, Vec<String>) {
+    let mut skipped = Vec::new();
+    for epoch in saved_epochs(run) {
+        match check_epoch(run, model, epoch) {
+            Ok(()) => return (Some(epoch), skipped),
+            Err(reason) => skipped.push(format!("epoch {epoch}: {reason}")),
+        }
+    }
+    (None, skipped)
+}
+
+/// Moves every checkpoint file of an epoch after `epoch` to `<file>.discarded` (kept, not
+/// deleted), so that the resumed run writes fresh ones. Returns the moved files.
+pub fn set_aside_after(run: &RunDir, epoch: usize) -> std::io::Result<Vec<PathBuf>> {
+    let mut moved = Vec::new();
+    for later in saved_epochs(run).into_iter().filter(|&e| e > epoch) {
+        for kind in KINDS {
+            let path = checkpoint_path(run, kind, later);
+            for file in [digest_path(&path), path] {
+                if file.exists() {
+                    let mut name = file.file_name().unwrap_or_default().to_os_string();
+                    name.push(".discarded");
+                    let target = file.with_file_name(name);
+                    std::fs::rename(&file, &target)?;
+                    moved.push(target);
+                }
+            }
+        }
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved_model(run: &RunDir, epoch: usize, config: &VaeConfig) -> PathBuf {
+        std::fs::create_dir_all(run.checkpoints()).unwrap();
+        let model = config.init(&Device::flex());
+        let path = checkpoint_path(run, "model", epoch);
+        save_atomically(model.into_record(), &path).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_saved_checkpoint_verifies_and_a_flipped_byte_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path());
+        let config = VaeConfig::new()
+            .with_hidden_dims(vec![8])
+            .with_latent_dim(2);
+        let path = saved_model(&run, 1, &config);
+        assert!(!path.with_extension("bpk.partial").exists());
+        verify(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x40;
+        std::fs::write(&path, bytes).unwrap();
+        let error = verify(&path).unwrap_err();
+        assert!(error.contains("corrupt"), "{error}");
+    }
+
+    #[test]
+    fn the_last_good_epoch_skips_incomplete_and_truncated_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path());
+        let config = VaeConfig::new()
+            .with_hidden_dims(vec![8])
+            .with_latent_dim(2);
+        // Epoch 2 has only a model file; epoch 1 has no optimizer file either.
+        saved_model(&run, 1, &config);
+        let path = saved_model(&run, 2, &config);
+        assert_eq!(saved_epochs(&run), vec![2, 1]);
+        let (epoch, skipped) = last_good_epoch(&run, &config);
+        assert_eq!(epoch, None);
+        assert_eq!(skipped.len(), 2);
+        assert!(
+            skipped[0].starts_with("epoch 2:") && skipped[0].contains("optim-2.bpk is missing")
+        );
+        // Truncation is caught by the digest, and by Burn's reader when there is no digest.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(verify(&path).unwrap_err().contains("corrupt"));
+        std::fs::remove_file(digest_path(&path)).unwrap();
+        let model = config.init(&Device::flex());
+        assert!(model.try_load_file(&path).is_err());
+    }
+
+    #[test]
+    fn later_epochs_are_set_aside_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path());
+        let config = VaeConfig::new()
+            .with_hidden_dims(vec![8])
+            .with_latent_dim(2);
+        saved_model(&run, 1, &config);
+        let later = saved_model(&run, 2, &config);
+        let moved = set_aside_after(&run, 1).unwrap();
+        assert_eq!(moved.len(), 2, "{moved:?}");
+        assert!(!later.exists());
+        assert!(later.with_file_name("model-2.bpk.discarded").exists());
+        assert!(checkpoint_path(&run, "model", 1).exists());
+        assert_eq!(saved_epochs(&run), vec![1]);
+    }
+}
