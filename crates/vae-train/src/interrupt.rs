@@ -20,7 +20,6 @@ pub const INTERRUPTED: &str = "interrupted (Ctrl-C or SIGTERM)";
 /// Listens for the signals while alive.
 pub struct SignalStop {
     handle: Handle,
-    received: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -29,8 +28,7 @@ impl SignalStop {
     pub fn install(interrupter: Interrupter) -> std::io::Result<Self> {
         let mut signals = Signals::new([SIGINT, SIGTERM])?;
         let handle = signals.handle();
-        let received = Arc::new(AtomicBool::new(false));
-        let seen = received.clone();
+        let seen = Arc::new(AtomicBool::new(false));
         let thread = std::thread::Builder::new()
             .name("vae-signals".into())
             .spawn(move || {
@@ -45,14 +43,8 @@ impl SignalStop {
             })?;
         Ok(Self {
             handle,
-            received,
             thread: Some(thread),
         })
-    }
-
-    /// Whether a signal arrived.
-    pub fn received(&self) -> bool {
-        self.received.load(Ordering::SeqCst)
     }
 }
 
