@@ -11,6 +11,9 @@
 /// `l`, targets `x` in `[0, 1]`), and the gradient of their total with respect to the logits.
 ///
 /// `logits` and `targets` are `[rows, width]` in row-major order.
+///
+/// # Panics
+/// If `width` is 0, or the two slices differ in length or are not whole rows.
 pub fn bernoulli_nll_and_grad(
     logits: &[f32],
     targets: &[f32],
@@ -21,7 +24,12 @@ pub fn bernoulli_nll_and_grad(
         targets.len(),
         "logits and targets differ in size"
     );
-    let rows = logits.len().checked_div(width).unwrap_or(0);
+    assert!(
+        width > 0 && logits.len().is_multiple_of(width),
+        "{} values are not whole rows of width {width}",
+        logits.len()
+    );
+    let rows = logits.len() / width;
     let mut per_row = vec![0.0f32; rows];
     let mut grad = vec![0.0f32; logits.len()];
     let threads = std::thread::available_parallelism()

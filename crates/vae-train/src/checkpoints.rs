@@ -38,11 +38,16 @@ fn sha256_hex(path: &Path) -> std::io::Result<String> {
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` through `<path>.partial`, synced to disk, then renamed: `path` holds
+/// the old contents or the new ones, never a part.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
     let partial = path.with_file_name(name);
-    std::fs::write(&partial, bytes)?;
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     std::fs::rename(&partial, path)
 }
 
@@ -51,6 +56,14 @@ pub fn save_atomically<R: Checkpoint>(record: R, path: &Path) -> Result<(), Chec
     let partial = path.with_extension("bpk.partial");
     let result = record.save(partial.clone()).and_then(|()| {
         let digest = sha256_hex(&partial).map_err(CheckpointerError::IOError)?;
+        // A digest of the file being replaced must not outlive it: without one, the new file
+        // is checked by loading it; with a stale one, a good file would read as corrupt.
+        match std::fs::remove_file(digest_path(path)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(CheckpointerError::IOError(e));
+            }
+            _ => {}
+        }
         std::fs::rename(&partial, path).map_err(CheckpointerError::IOError)?;
         write_atomically(&digest_path(path), format!("{digest}\n").as_bytes())
             .map_err(CheckpointerError::IOError)
@@ -154,9 +167,19 @@ pub fn set_aside_after(run: &RunDir, epoch: usize) -> std::io::Result<Vec<PathBu
             let path = checkpoint_path(run, kind, later);
             for file in [digest_path(&path), path] {
                 if file.exists() {
-                    let mut name = file.file_name().unwrap_or_default().to_os_string();
-                    name.push(".discarded");
-                    let target = file.with_file_name(name);
+                    // `.discarded`, or `.discarded-2`, ... when an earlier resume set one aside.
+                    let target = (1..)
+                        .map(|n| {
+                            let mut name = file.file_name().unwrap_or_default().to_os_string();
+                            name.push(if n == 1 {
+                                ".discarded".to_string()
+                            } else {
+                                format!(".discarded-{n}")
+                            });
+                            file.with_file_name(name)
+                        })
+                        .find(|candidate| !candidate.exists())
+                        .expect("some numbered name is free");
                     std::fs::rename(&file, &target)?;
                     moved.push(target);
                 }

@@ -12,27 +12,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::train::Interrupter;
 use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::{Handle, Signals};
+use signal_hook::iterator::Signals;
 
 /// The reason given to the interrupter on Ctrl-C.
 pub const INTERRUPTED: &str = "interrupted (Ctrl-C or SIGTERM)";
 
-/// Listens for the signals while alive.
+/// Listens for the signals. Once dropped (training over), a signal exits the process with status
+/// 130, as it would have without a handler: signal-hook cannot restore the default action.
 pub struct SignalStop {
-    handle: Handle,
-    thread: Option<std::thread::JoinHandle<()>>,
+    finished: Arc<AtomicBool>,
 }
 
 impl SignalStop {
-    /// Starts listening; each signal stops `interrupter`, a second one exits with status 130.
+    /// Starts listening; the first signal stops `interrupter`, a second one exits with status 130.
     pub fn install(interrupter: Interrupter) -> std::io::Result<Self> {
         let mut signals = Signals::new([SIGINT, SIGTERM])?;
-        let handle = signals.handle();
-        let seen = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::Builder::new()
+        let finished = Arc::new(AtomicBool::new(false));
+        let over = finished.clone();
+        let seen = AtomicBool::new(false);
+        std::thread::Builder::new()
             .name("vae-signals".into())
             .spawn(move || {
                 for _ in signals.forever() {
+                    if over.load(Ordering::SeqCst) {
+                        std::process::exit(130);
+                    }
                     if seen.swap(true, Ordering::SeqCst) {
                         eprintln!("second interrupt: exiting now (saved checkpoints are intact)");
                         std::process::exit(130);
@@ -41,18 +45,12 @@ impl SignalStop {
                     interrupter.stop(Some(INTERRUPTED));
                 }
             })?;
-        Ok(Self {
-            handle,
-            thread: Some(thread),
-        })
+        Ok(Self { finished })
     }
 }
 
 impl Drop for SignalStop {
     fn drop(&mut self) {
-        self.handle.close();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.finished.store(true, Ordering::SeqCst);
     }
 }

@@ -144,6 +144,26 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
         );
     };
     if done >= config.num_epochs {
+        if crate::checkpoints::verify(&run.model()).is_err() {
+            // Stopped after its last checkpoint but before `model.bpk` was written: finish it.
+            let checkpoint = crate::checkpoints::checkpoint_path(&run, "model", done);
+            let model = config
+                .model
+                .try_init(&Device::flex())?
+                .try_load_file(&checkpoint)
+                .map_err(|e| anyhow::anyhow!("cannot load {}: {e}", checkpoint.display()))?;
+            save_atomically(model.into_record(), &run.model())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", run.model().display()))?;
+            println!(
+                "{} had all {done} epochs but no intact model.bpk: wrote it from {}",
+                run_dir.display(),
+                checkpoint.display()
+            );
+            return Ok(TrainReport {
+                run_dir,
+                epochs: done,
+            });
+        }
         bail!(
             "{} already has {done} of {} epochs: nothing to resume. Pass `--epochs N` with N > \
              {done} to train it further",
@@ -222,7 +242,7 @@ fn keep_metrics_rows(run: &RunDir, epoch: usize) -> anyhow::Result<()> {
         })
         .map(|(_, line)| line)
         .collect();
-    std::fs::write(&path, kept.join("\n") + "\n")
+    crate::checkpoints::write_atomically(&path, (kept.join("\n") + "\n").as_bytes())
         .with_context(|| format!("cannot rewrite {}", path.display()))
 }
 

@@ -400,6 +400,30 @@ fn resume_refuses_what_it_cannot_continue() {
     );
     let stderr = fails(&vae(&["train", "--resume", path(&run_dir), "--seed", "3"]));
     assert!(stderr.contains("--seed"), "{stderr}");
+
+    // Stopped after its last checkpoint but before model.bpk: resume writes it from there.
+    std::fs::remove_file(run_dir.join("model.bpk")).unwrap();
+    let output = resume_run(&run_dir, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("wrote it from"), "{stdout}");
+    let out = tempfile::tempdir().unwrap();
+    let sample = vae(&[
+        "sample",
+        "--run-dir",
+        path(&run_dir),
+        "--out",
+        path(&out.path().join("s.png")),
+    ]);
+    assert!(
+        sample.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sample.stderr)
+    );
 }
 
 #[test]
