@@ -153,7 +153,6 @@ fn measure_ours(
     effort: impl Fn(usize) -> Effort,
 ) -> anyhow::Result<Vec<Line>> {
     let mut lines = Vec::new();
-    let mut peak_gflops: f64 = 0.0;
     for &backend in &args.backends {
         let device = backend.device().map_err(anyhow::Error::msg)?;
         let name = backend.feature().to_string();
@@ -169,7 +168,6 @@ fn measure_ours(
                     repeats: args.repeats,
                 },
             );
-            peak_gflops = peak_gflops.max(matmul.rate);
             lines.push(Line {
                 workload: "matmul GFLOP/s".into(),
                 model: format!("{MATMUL_N}×{MATMUL_N}×{MATMUL_N}"),
@@ -236,7 +234,6 @@ fn measure_ours(
         }
     }
 
-    let _ = peak_gflops;
     Ok(lines)
 }
 
@@ -269,24 +266,32 @@ fn run_reference(
     reference::run(&script, &py_args)
 }
 
-/// Fills in PyTorch's medians over rounds; returns PyTorch's matmul rate.
+/// Fills in PyTorch's medians over rounds (and its largest peak memory); returns its best
+/// matmul rate.
 fn attach_medians(lines: &mut [Line], reports: &[ReferenceReport]) -> f64 {
-    let mut matmul = 0.0;
-    for line in lines.iter_mut() {
-        let mut rates = Vec::new();
-        let mut peaks = Vec::new();
-        for report in reports {
-            let mut copy = line.clone();
-            matmul = attach(std::slice::from_mut(&mut copy), report);
-            rates.extend(copy.pytorch);
-            peaks.extend(copy.pytorch_mib);
-        }
+    let filled: Vec<Vec<Line>> = reports
+        .iter()
+        .map(|report| {
+            let mut copy = lines.to_vec();
+            attach(&mut copy, report);
+            copy
+        })
+        .collect();
+    for (i, line) in lines.iter_mut().enumerate() {
+        let rates: Vec<f64> = filled.iter().filter_map(|f| f[i].pytorch).collect();
         if !rates.is_empty() {
             line.pytorch = Some(median(&rates));
-            line.pytorch_mib = peaks.iter().copied().reduce(f64::max);
+            line.pytorch_mib = filled
+                .iter()
+                .filter_map(|f| f[i].pytorch_mib)
+                .reduce(f64::max);
         }
     }
-    matmul
+    reports
+        .iter()
+        .filter_map(|r| r.find("matmul", "", MATMUL_N))
+        .map(|row| row.rate)
+        .fold(0.0, f64::max)
 }
 
 fn line(

@@ -193,6 +193,16 @@ pub fn set_aside_after(run: &RunDir, epoch: usize) -> std::io::Result<Vec<PathBu
 mod tests {
     use super::*;
 
+    /// An empty run folder in a temporary directory, and a tiny model config.
+    fn scratch_run() -> (tempfile::TempDir, RunDir, VaeConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::open(dir.path());
+        let config = VaeConfig::new()
+            .with_hidden_dims(vec![8])
+            .with_latent_dim(2);
+        (dir, run, config)
+    }
+
     fn saved_model(run: &RunDir, epoch: usize, config: &VaeConfig) -> PathBuf {
         std::fs::create_dir_all(run.checkpoints()).unwrap();
         let model = config.init(&Device::flex());
@@ -203,11 +213,7 @@ mod tests {
 
     #[test]
     fn a_saved_checkpoint_verifies_and_a_flipped_byte_does_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let run = RunDir::open(dir.path());
-        let config = VaeConfig::new()
-            .with_hidden_dims(vec![8])
-            .with_latent_dim(2);
+        let (_dir, run, config) = scratch_run();
         let path = saved_model(&run, 1, &config);
         assert!(!path.with_extension("bpk.partial").exists());
         verify(&path).unwrap();
@@ -221,11 +227,7 @@ mod tests {
 
     #[test]
     fn the_last_good_epoch_skips_incomplete_and_truncated_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let run = RunDir::open(dir.path());
-        let config = VaeConfig::new()
-            .with_hidden_dims(vec![8])
-            .with_latent_dim(2);
+        let (_dir, run, config) = scratch_run();
         // Epoch 2 has only a model file; epoch 1 has no optimizer file either.
         saved_model(&run, 1, &config);
         let path = saved_model(&run, 2, &config);
@@ -247,11 +249,7 @@ mod tests {
 
     #[test]
     fn later_epochs_are_set_aside_not_deleted() {
-        let dir = tempfile::tempdir().unwrap();
-        let run = RunDir::open(dir.path());
-        let config = VaeConfig::new()
-            .with_hidden_dims(vec![8])
-            .with_latent_dim(2);
+        let (_dir, run, config) = scratch_run();
         saved_model(&run, 1, &config);
         let later = saved_model(&run, 2, &config);
         let moved = set_aside_after(&run, 1).unwrap();
