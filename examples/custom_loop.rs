@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     let mut optimizer = AdamConfig::new().init();
 
     for (step, batch) in loader.iter().take(300).enumerate() {
-        let terms = vae.loss(batch?.images);
+        let terms = vae.loss(batch?.images, None);
         let loss = terms.mean_loss();
         if step % 50 == 0 {
             let mean = |t: Tensor<1>| t.mean().into_scalar::<f32>();
@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
     }
 
     let samples = vae
-        .generate(64, &device)
+        .generate(64, None, &device)
         .into_data()
         .try_to_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -9,6 +9,7 @@ use vae_model::train::VaeBatch;
 use vae_train::backend::Backend as BackendChoice;
 use vae_train::config::TrainingConfig;
 use vae_train::training::{TrainOptions, train};
+use vae_train::training_model::TrainingVae;
 
 use crate::memory;
 use crate::stats::{median, time_repeats};
@@ -164,9 +165,7 @@ pub fn train_step_rate(
     memory::reset_peak();
     let train_device = device.clone().autodiff();
     device.seed(1);
-    let mut model = shape
-        .config()
-        .init(&train_device)
+    let mut model = TrainingVae::new(shape.config().init(&train_device))
         .with_host_reconstruction(host_reconstruction);
     let config = TrainingConfig::default().optimizer;
     let mut optimizer = config.init();
@@ -176,6 +175,7 @@ pub fn train_step_rate(
             &model,
             VaeBatch {
                 images: images.clone(),
+                condition: None,
             },
         );
         model = optimizer.step(1e-3, model.clone(), output.grads);
@@ -196,7 +196,7 @@ pub fn inference_rate(
     device.seed(1);
     let model = shape.config().init(device);
     let images = batch_from(pixels, batch, device);
-    let infer = || model.reconstruct(images.clone());
+    let infer = || model.reconstruct(images.clone(), None);
     per_batch_rate(batch, effort, infer)
 }
 

@@ -52,7 +52,7 @@ pub fn train_steps(
         let start = (step * batch_size) % count;
         let end = (start + batch_size).min(count);
         let batch = images.clone().narrow(0, start, end - start);
-        let loss = vae.loss(batch).mean_loss();
+        let loss = vae.loss(batch, None).mean_loss();
         losses.push(loss.clone().into_scalar::<f32>());
         let grads = GradientsParams::from_grads(loss.backward(), &vae);
         vae = optimizer.step(learning_rate, vae, grads);

@@ -53,8 +53,8 @@ fn metrics_without_time(run_dir: &Path) -> Vec<String> {
 /// Every output of the model on real images, bit for bit: the posterior (both heads) and the
 /// decoder's logits.
 fn outputs(model: &Vae, images: &Tensor<2>) -> Vec<TensorData> {
-    let posterior = model.encode(images.clone());
-    let logits = model.decode(posterior.mean.clone());
+    let posterior = model.encode(images.clone(), None);
+    let logits = model.decode(posterior.mean.clone(), None);
     vec![
         posterior.mean.into_data(),
         posterior.log_var.into_data(),
@@ -81,7 +81,7 @@ fn the_saved_model_is_the_last_checkpoint_and_replays_from_its_config() {
     let model = load(&saved, &run_dir.join("model.bpk"), &device);
     let last = load(&saved, &run_dir.join("checkpoint/model-2.bpk"), &device);
     let first = load(&saved, &run_dir.join("checkpoint/model-1.bpk"), &device);
-    let reconstruct = |m: &Vae| m.reconstruct(images.clone()).into_data();
+    let reconstruct = |m: &Vae| m.reconstruct(images.clone(), None).into_data();
     assert_eq!(reconstruct(&model), reconstruct(&last));
     assert_ne!(
         reconstruct(&model),
@@ -110,11 +110,11 @@ fn a_run_with_the_same_seed_is_reproduced_exactly() {
     let images = mnist_images(16, &device);
     let weights = |run: &str| {
         let vae = load(&config, &dir.path().join(run).join("model.bpk"), &device);
-        let posterior = vae.encode(images.clone());
+        let posterior = vae.encode(images.clone(), None);
         (
             posterior.mean.into_data(),
             posterior.log_var.into_data(),
-            vae.reconstruct(images.clone()).into_data(),
+            vae.reconstruct(images.clone(), None).into_data(),
         )
     };
     assert!(weights("a") == weights("b"), "same seed, different weights");

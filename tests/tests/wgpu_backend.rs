@@ -39,11 +39,11 @@ fn forward_pass_agrees_with_flex_on_the_same_weights() {
     let on_gpu = config.init(&gpu).load_record(on_cpu.clone().into_record());
 
     let images = mnist_images(64, &cpu);
-    let posterior_cpu = on_cpu.encode(images.clone());
-    let logits_cpu = on_cpu.decode(posterior_cpu.mean.clone());
+    let posterior_cpu = on_cpu.encode(images.clone(), None);
+    let logits_cpu = on_cpu.decode(posterior_cpu.mean.clone(), None);
     let images_gpu = images.to_device(&gpu);
-    let posterior_gpu = on_gpu.encode(images_gpu);
-    let logits_gpu = on_gpu.decode(posterior_gpu.mean.clone());
+    let posterior_gpu = on_gpu.encode(images_gpu, None);
+    let logits_gpu = on_gpu.decode(posterior_gpu.mean.clone(), None);
 
     let scale = logits_cpu.clone().abs().max().into_scalar::<f32>();
     assert!(scale > 0.01, "degenerate logits");

@@ -1,18 +1,19 @@
-//! [`VaeConfig`]: the hyper-parameters of a [`Vae`], validated in one place.
+//! [`VaeConfig`]: the hyper-parameters of the MLP [`Vae`] (PyTorch's `examples/vae`),
+//! validated in one place.
 
 use burn::nn::activation::ActivationConfig;
 use burn::prelude::*;
 
-use crate::decoder::DecoderConfig;
-use crate::encoder::EncoderConfig;
 use crate::error::VaeError;
+use crate::likelihood::Bernoulli;
+use crate::networks::{MlpDecoderConfig, MlpEncoderConfig};
 use crate::vae::Vae;
 
 /// The most parameters [`VaeConfig::validate`] accepts (2^30, 4 GiB of `f32`): a bound that a
 /// typo in a size cannot turn into an allocation the machine cannot make.
 pub const MAX_PARAMETERS: u128 = 1 << 30;
 
-/// Configuration of a fully connected VAE.
+/// Configuration of a fully connected VAE with the Bernoulli likelihood.
 ///
 /// The defaults are PyTorch's `examples/vae` model: 784-400-20 with ReLU,
 /// `beta = 1`. The decoder mirrors the encoder's hidden sizes.
@@ -91,24 +92,39 @@ impl VaeConfig {
         body + heads + decoder
     }
 
+    /// The encoder of this config, taking a condition of `condition_dim` values (0: none).
+    pub fn encoder(&self, condition_dim: usize) -> MlpEncoderConfig {
+        MlpEncoderConfig::new(
+            self.input_dim,
+            self.hidden_dims.clone(),
+            self.latent_dim,
+            self.activation.clone(),
+        )
+        .with_condition_dim(condition_dim)
+    }
+
+    /// The decoder of this config (the encoder's hidden widths reversed), taking a condition of
+    /// `condition_dim` values (0: none).
+    pub fn decoder(&self, condition_dim: usize) -> MlpDecoderConfig {
+        MlpDecoderConfig::new(
+            self.latent_dim,
+            self.hidden_dims.iter().rev().copied().collect(),
+            self.input_dim,
+            self.activation.clone(),
+        )
+        .with_condition_dim(condition_dim)
+    }
+
     /// Builds the model on `device` after [`validate`](Self::validate).
     pub fn try_init(&self, device: &Device) -> Result<Vae, VaeError> {
         self.validate()?;
-        let encoder = EncoderConfig {
-            input_dim: self.input_dim,
-            hidden_dims: self.hidden_dims.clone(),
-            latent_dim: self.latent_dim,
-            activation: self.activation.clone(),
-        }
-        .init(device);
-        let decoder = DecoderConfig {
-            latent_dim: self.latent_dim,
-            hidden_dims: self.hidden_dims.iter().rev().copied().collect(),
-            output_dim: self.input_dim,
-            activation: self.activation.clone(),
-        }
-        .init(device);
-        Ok(Vae::new(encoder, decoder, self.latent_dim, self.beta))
+        let encoder = self.encoder(0).init(device);
+        let decoder = self.decoder(0).init(device);
+        // Parameters initialize lazily, in the order they are first read. Versions before the
+        // generic `Vae` read the output layer's shape here, which initialized it first; doing
+        // the same keeps a seed's weights, and so every published run, as they were.
+        let _ = decoder.output.weight.dims();
+        Ok(Vae::new(encoder, decoder, Bernoulli, self.latent_dim).with_beta(self.beta))
     }
 
     /// Builds the model on `device`.

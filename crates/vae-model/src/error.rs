@@ -44,4 +44,24 @@ pub enum VaeError {
         /// The shape found.
         found: Vec<usize>,
     },
+    /// A likelihood's configuration breaks a rule.
+    #[error("invalid likelihood: {0}")]
+    InvalidLikelihood(String),
+    /// A network's configuration breaks a rule.
+    #[error("invalid network: {0}")]
+    InvalidNetwork(String),
+    /// A condition was given to an unconditional model, or not given to a conditional one, or
+    /// has the wrong shape.
+    #[error(
+        "the condition has shape {found:?}, but the model expects {expected} (condition_dim = \
+         {condition_dim}; 0 means the model takes no condition)"
+    )]
+    Condition {
+        /// What the model expects, in words.
+        expected: String,
+        /// The condition's shape (empty when none was given).
+        found: Vec<usize>,
+        /// The model's condition width.
+        condition_dim: usize,
+    },
 }

@@ -4,8 +4,9 @@
 //! evaluates `exp` again in the backward pass: in a 784-400-20 training step at batch 128 the
 //! reconstruction term cost more than any matmul. Here each element costs one `exp` and one
 //! `log1p` in all, the gradient `sigmoid(l) - x` comes from the same `exp`, and the rows are
-//! split across threads. [`crate::Vae::with_host_reconstruction`] makes training steps use it;
-//! it reads the logits back from the device, so it is for the CPU backends only.
+//! split across threads. A training step can use it in place of the tensor formula (the `vae`
+//! trainer does on flex); it reads the logits back from the device, so it is for the CPU
+//! backends only.
 
 /// Per-row sums of `softplus(l) - l * x` (the Bernoulli negative log-likelihood with logits
 /// `l`, targets `x` in `[0, 1]`), and the gradient of their total with respect to the logits.

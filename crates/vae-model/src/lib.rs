@@ -2,15 +2,14 @@
 #![warn(missing_docs)]
 
 mod config;
-mod decoder;
 mod distribution;
-mod encoder;
 mod error;
 pub mod host_bce;
-mod likelihood;
+mod iwae;
+pub mod likelihood;
 mod loss;
-mod mlp;
-mod step_guard;
+pub mod networks;
+mod parts;
 mod vae;
 
 #[cfg(feature = "train")]
@@ -18,12 +17,14 @@ pub mod train;
 
 pub use burn::nn::activation::ActivationConfig;
 pub use config::{MAX_PARAMETERS, VaeConfig};
-pub use decoder::{Decoder, DecoderConfig};
 pub use distribution::DiagonalGaussian;
-pub use encoder::{Encoder, EncoderConfig};
 pub use error::VaeError;
-pub use likelihood::{log_mean_exp, standard_normal_log_prob};
+pub use iwae::{log_importance_weights, log_mean_exp, repeat_each, standard_normal_log_prob};
+pub use likelihood::{AnyLikelihood, Bernoulli, ContinuousBernoulli, Gaussian, LikelihoodConfig};
 pub use loss::{ElboTerms, bernoulli_nll_with_logits, negative_elbo};
-pub use mlp::{Mlp, MlpConfig};
-pub use step_guard::{GuardReport, NonFinitePolicy, NonFiniteStep, StepGuard};
+pub use networks::{
+    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ImageShape, Mlp, MlpConfig,
+    MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig,
+};
+pub use parts::{Decoder, Encoder, Likelihood};
 pub use vae::{Vae, VaeForward};

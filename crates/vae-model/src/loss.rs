@@ -1,13 +1,14 @@
-//! The negative ELBO for Bernoulli pixels and a diagonal Gaussian posterior.
+//! The terms of the negative ELBO, and its Bernoulli form on flat data.
 //!
 //! Reduction, stated once: every term is **summed over pixels (or latent dimensions)**
 //! and returned **per example** (`[batch]`), in nats. Callers average over the batch,
 //! which gives the "loss per image" that PyTorch's `examples/vae` prints.
 
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use crate::distribution::DiagonalGaussian;
+use crate::likelihood::bernoulli_nll_elementwise;
+use crate::parts::sum_per_example;
 
 /// Binary cross-entropy between Bernoulli logits and targets in `[0, 1]`, summed over
 /// features: `-sum_j [x_j log sigmoid(l_j) + (1 - x_j) log sigmoid(-l_j)]`.
@@ -20,11 +21,7 @@ use crate::distribution::DiagonalGaussian;
 /// - logits, targets: `[batch, features]`
 /// - output: `[batch]`
 pub fn bernoulli_nll_with_logits(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-    let softplus_tail = logits.clone().abs().neg().exp().log1p();
-    let per_feature = relu(logits.clone()) - logits * targets + softplus_tail;
-    per_feature
-        .sum_dim(1) // [batch, 1]
-        .squeeze_dim::<1>(1) // [batch]
+    sum_per_example(bernoulli_nll_elementwise(logits, targets))
 }
 
 /// The terms of the negative ELBO, each `[batch]`, in nats per example.
@@ -32,7 +29,7 @@ pub fn bernoulli_nll_with_logits(logits: Tensor<2>, targets: Tensor<2>) -> Tenso
 pub struct ElboTerms {
     /// `reconstruction + beta * kl`: the negative ELBO when `beta = 1`.
     pub loss: Tensor<1>,
-    /// `-log p(x|z)` for the sampled `z` (Bernoulli negative log-likelihood).
+    /// `-log p(x|z)` for the sampled `z`, under the model's likelihood.
     pub reconstruction: Tensor<1>,
     /// `KL(q(z|x) || N(0, I))`, analytic.
     pub kl: Tensor<1>,

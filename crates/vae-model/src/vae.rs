@@ -1,90 +1,84 @@
-//! [`Vae`]: encoder, reparameterized sampling, decoder and the ELBO.
+//! [`Vae`]: an encoder, the reparameterization, a decoder and a likelihood, and the ELBO.
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
-use crate::decoder::Decoder;
 use crate::distribution::DiagonalGaussian;
-use crate::encoder::Encoder;
 use crate::error::VaeError;
-use crate::loss::{ElboTerms, negative_elbo};
-use crate::step_guard::StepGuard;
+use crate::iwae::{log_importance_weights, log_mean_exp, repeat_each};
+use crate::likelihood::Bernoulli;
+use crate::loss::ElboTerms;
+use crate::networks::{MlpDecoder, MlpEncoder};
+use crate::parts::{Decoder, Encoder, Likelihood};
 
-/// A variational autoencoder with a diagonal Gaussian posterior, a standard normal prior
-/// and a Bernoulli decoder (Kingma & Welling 2014). Build it with
-/// [`VaeConfig::init`](crate::VaeConfig::init).
+/// A variational autoencoder (Kingma & Welling 2014) with a diagonal Gaussian posterior and a
+/// standard normal prior, built from three parts: an [`Encoder`] `E`, a [`Decoder`] `D` and a
+/// [`Likelihood`] `L`, on data of rank `X` (`[batch, features]` by default).
+///
+/// The defaults are the MLP VAE of PyTorch's `examples/vae`, which
+/// [`VaeConfig::init`](crate::VaeConfig::init) builds: `Vae` alone names that type. Any other
+/// parts go through [`Vae::new`].
+///
+/// Every method takes an optional condition, `[batch, condition_dim]`, passed to both networks
+/// (a conditional VAE); unconditional models take `None`.
 #[derive(Module, Debug)]
-pub struct Vae {
+pub struct Vae<E = MlpEncoder, D = MlpDecoder, L = Bernoulli, const X: usize = 2> {
     /// `x -> q(z|x)`.
-    pub encoder: Encoder,
-    /// `z -> logits of p(x|z)`.
-    pub decoder: Decoder,
-    #[module(skip)]
-    input_dim: usize,
+    pub encoder: E,
+    /// `z -> parameters of p(x|z)`.
+    pub decoder: D,
+    /// `p(x|parameters)`.
+    pub likelihood: L,
     #[module(skip)]
     latent_dim: usize,
     #[module(skip)]
+    condition_dim: usize,
+    #[module(skip)]
     beta: f64,
-    #[module(skip)]
-    step_guard: Option<StepGuard>,
-    #[module(skip)]
-    host_reconstruction: bool,
 }
 
 /// Everything one stochastic forward pass computes.
 #[derive(Debug, Clone)]
-pub struct VaeForward {
+pub struct VaeForward<const X: usize = 2> {
     /// The posterior `q(z|x)`.
     pub posterior: DiagonalGaussian,
     /// The reparameterized sample, `[batch, latent_dim]`.
     pub z: Tensor<2>,
-    /// Decoder logits for `z`, `[batch, input_dim]`.
-    pub logits: Tensor<2>,
+    /// The decoder's parameters of `p(x|z)` (logits for the Bernoulli likelihoods), in the
+    /// data's shape.
+    pub params: Tensor<X>,
 }
 
-impl Vae {
-    pub(crate) fn new(encoder: Encoder, decoder: Decoder, latent_dim: usize, beta: f64) -> Self {
-        let input_dim = decoder.output.weight.dims()[1];
+impl<E, D, L, const X: usize> Vae<E, D, L, X>
+where
+    E: Encoder<X>,
+    D: Decoder<X>,
+    L: Likelihood,
+{
+    /// A VAE from its parts, with `beta = 1` and no condition; `latent_dim` is the width of the
+    /// encoder's posterior and the decoder's input.
+    pub fn new(encoder: E, decoder: D, likelihood: L, latent_dim: usize) -> Self {
         Self {
             encoder,
             decoder,
-            input_dim,
+            likelihood,
             latent_dim,
-            beta,
-            step_guard: None,
-            host_reconstruction: false,
+            condition_dim: 0,
+            beta: 1.0,
         }
     }
 
-    /// The same model, whose training steps (`TrainStep`, feature `train`) check each loss with
-    /// `guard`: a NaN or infinite loss is not applied, and `guard` reports it.
-    pub fn with_step_guard(mut self, guard: StepGuard) -> Self {
-        self.step_guard = Some(guard);
+    /// The same model with KL weight `beta` (`1` is the ELBO; `> 1` a beta-VAE).
+    pub fn with_beta(mut self, beta: f64) -> Self {
+        self.beta = beta;
         self
     }
 
-    /// The same model, whose training steps (`TrainStep`, feature `train`) compute the
-    /// reconstruction term and its gradient in one pass on the host ([`crate::host_bce`]):
-    /// faster on the CPU backends, a device-to-host copy per step on a GPU. The loss and the
-    /// gradients are those of [`Vae::loss`], up to `f32` rounding.
-    pub fn with_host_reconstruction(mut self, enabled: bool) -> Self {
-        self.host_reconstruction = enabled;
+    /// The same model, declared conditional on vectors of `condition_dim` values (its networks
+    /// must have been built for that width).
+    pub fn with_condition_dim(mut self, condition_dim: usize) -> Self {
+        self.condition_dim = condition_dim;
         self
-    }
-
-    /// Whether [`Vae::with_host_reconstruction`] is on.
-    pub fn host_reconstruction(&self) -> bool {
-        self.host_reconstruction
-    }
-
-    /// The guard set by [`Vae::with_step_guard`].
-    pub fn step_guard(&self) -> Option<&StepGuard> {
-        self.step_guard.as_ref()
-    }
-
-    /// Number of input features.
-    pub fn input_dim(&self) -> usize {
-        self.input_dim
     }
 
     /// Dimension of the latent space.
@@ -92,116 +86,169 @@ impl Vae {
         self.latent_dim
     }
 
+    /// Width of the condition (0: unconditional).
+    pub fn condition_dim(&self) -> usize {
+        self.condition_dim
+    }
+
     /// Weight of the KL term in [`loss`](Self::loss).
     pub fn beta(&self) -> f64 {
         self.beta
     }
 
-    /// Checks that `input` is `[batch >= 1, input_dim]`, naming both shapes if not.
-    pub fn check_input(&self, input: &Tensor<2>) -> Result<(), VaeError> {
-        let dims = input.dims();
-        if dims[0] == 0 || dims[1] != self.input_dim {
-            return Err(VaeError::InputShape {
-                expected: self.input_dim,
-                found: dims.to_vec(),
-            });
+    /// Checks that `condition` is given exactly when the model is conditional, with shape
+    /// `[batch, condition_dim]`.
+    pub fn check_condition(
+        &self,
+        condition: Option<&Tensor<2>>,
+        batch: usize,
+    ) -> Result<(), VaeError> {
+        let found = condition.map(|c| c.dims().to_vec()).unwrap_or_default();
+        let ok = match condition {
+            None => self.condition_dim == 0,
+            Some(c) => self.condition_dim > 0 && c.dims() == [batch, self.condition_dim],
+        };
+        if ok {
+            return Ok(());
         }
-        Ok(())
+        let expected = if self.condition_dim == 0 {
+            "no condition".to_string()
+        } else {
+            format!("a condition of shape [{batch}, {}]", self.condition_dim)
+        };
+        Err(VaeError::Condition {
+            expected,
+            found,
+            condition_dim: self.condition_dim,
+        })
     }
 
     /// The posterior `q(z|x)`.
     ///
     /// # Shapes
-    /// - input: `[batch, input_dim]`, pixel intensities in `[0, 1]`
+    /// - x: `[batch, ...]`; condition: `[batch, condition_dim]`
     /// - output: mean and log_var, `[batch, latent_dim]`
-    pub fn encode(&self, input: Tensor<2>) -> DiagonalGaussian {
-        self.encoder.forward(input)
+    pub fn encode(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
+        self.encoder.encode(x, condition)
     }
 
-    /// Decoder logits for latent codes.
+    /// The decoder's parameters of `p(x|z)` for latent codes.
     ///
     /// # Shapes
-    /// - input: `[batch, latent_dim]`
-    /// - output: `[batch, input_dim]`
-    pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        self.decoder.forward(z)
+    /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`
+    /// - output: `[batch, ...]`, the data's shape
+    pub fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<X> {
+        self.decoder.decode(z, condition)
+    }
+
+    /// The mean of `p(x|z)` for latent codes: pixel intensities, for pictures.
+    ///
+    /// # Shapes
+    /// - z: `[batch, latent_dim]`
+    /// - output: `[batch, ...]`, the data's shape
+    pub fn decode_mean(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<X> {
+        self.likelihood.mean(self.decode(z, condition))
     }
 
     /// Encode, sample `z` by the reparameterization trick, decode.
-    ///
-    /// # Shapes
-    /// - input: `[batch, input_dim]`
-    /// - output: see [`VaeForward`]
-    pub fn forward(&self, input: Tensor<2>) -> VaeForward {
-        let posterior = self.encode(input);
+    pub fn forward(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> VaeForward<X> {
+        let posterior = self.encode(x, condition.clone());
         let z = posterior.sample();
-        let logits = self.decode(z.clone());
+        let params = self.decode(z.clone(), condition);
         VaeForward {
             posterior,
             z,
-            logits,
+            params,
         }
     }
 
-    /// The beta-weighted negative ELBO of a batch with one posterior sample per image,
-    /// per image, in nats. Differentiate `loss(x).mean_loss()`.
+    /// The beta-weighted negative ELBO with one posterior sample per example, per example, in
+    /// nats. Differentiate `loss(x, c).mean_loss()` (or `sum_loss()`).
     ///
     /// # Shapes
-    /// - input: `[batch, input_dim]`, values in `[0, 1]`
+    /// - x: `[batch, ...]`
     /// - output terms: `[batch]`
-    pub fn loss(&self, input: Tensor<2>) -> ElboTerms {
-        self.loss_and_surrogate(input).0
+    pub fn loss(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> ElboTerms {
+        let forward = self.forward(x.clone(), condition);
+        self.terms(&forward, x)
     }
 
-    /// [`Vae::loss`], and the scalar whose gradient is that of the batch sum of the loss: the
-    /// sum itself, or with [`Vae::with_host_reconstruction`] a surrogate whose gradient with
-    /// respect to the logits is the analytic one (`sigmoid(logits) - input`).
-    pub fn loss_and_surrogate(&self, input: Tensor<2>) -> (ElboTerms, Tensor<1>) {
-        let forward = self.forward(input.clone());
-        if !self.host_reconstruction {
-            let terms = negative_elbo(forward.logits, input, &forward.posterior, self.beta);
-            let total = terms.sum_loss();
-            return (terms, total);
-        }
-        let device = forward.logits.device();
-        let [batch, width] = forward.logits.dims();
-        let host = |t: Tensor<2>| {
-            t.into_data()
-                .try_into_vec_as::<f32>()
-                .expect("float tensors read as f32")
-        };
-        let (per_image, grad) = crate::host_bce::bernoulli_nll_and_grad(
-            &host(forward.logits.clone()),
-            &host(input),
-            width,
-        );
-        let reconstruction = Tensor::<1>::from_data(TensorData::new(per_image, [batch]), &device);
-        let grad = Tensor::<2>::from_data(TensorData::new(grad, [batch, width]), &device);
-        let kl = forward.posterior.kl_to_standard_normal();
-        let surrogate = (forward.logits * grad).sum() + kl.clone().sum().mul_scalar(self.beta);
-        (ElboTerms::new(reconstruction, kl, self.beta), surrogate)
+    /// The ELBO terms of a forward pass already made (for training code that needs the pass).
+    pub fn terms(&self, forward: &VaeForward<X>, x: Tensor<X>) -> ElboTerms {
+        ElboTerms::new(
+            self.likelihood.nll(forward.params.clone(), x),
+            forward.posterior.kl_to_standard_normal(),
+            self.beta,
+        )
     }
 
-    /// Deterministic reconstruction: decode the posterior mean, return pixel means in `[0, 1]`.
+    /// Deterministic reconstruction: the mean of `p(x|z)` at the posterior mean.
     ///
     /// # Shapes
-    /// - input: `[batch, input_dim]`
-    /// - output: `[batch, input_dim]`
-    pub fn reconstruct(&self, input: Tensor<2>) -> Tensor<2> {
-        self.decoder.probabilities(self.encode(input).mode())
+    /// - x: `[batch, ...]`; output: the same shape
+    pub fn reconstruct(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> Tensor<X> {
+        let z = self.encode(x, condition.clone()).mode();
+        self.decode_mean(z, condition)
     }
 
-    /// Draws `count` latent codes from the prior `N(0, I)` on `device` and decodes them to
-    /// pixel means in `[0, 1]`. Seed with `device.seed(..)` for reproducible samples.
+    /// Draws `count` codes from the prior `N(0, I)` on `device` and decodes them to the mean of
+    /// `p(x|z)`; a conditional model takes `condition`, `[count, condition_dim]`. Seed with
+    /// `device.seed(..)` for reproducible samples.
     ///
     /// # Shapes
-    /// - output: `[count, input_dim]`
-    pub fn generate(&self, count: usize, device: &Device) -> Tensor<2> {
+    /// - output: `[count, ...]`, the data's shape
+    pub fn generate(
+        &self,
+        count: usize,
+        condition: Option<Tensor<2>>,
+        device: &Device,
+    ) -> Tensor<X> {
         let z = Tensor::random(
             [count, self.latent_dim],
             Distribution::Normal(0.0, 1.0),
             device,
         );
-        self.decoder.probabilities(z)
+        self.decode_mean(z, condition)
+    }
+
+    /// Log importance weights `log p(x|z_k) + log p(z_k) - log q(z_k|x)` for `samples` draws
+    /// per example, `chunk` at a time (see [`log_importance_weights`]).
+    ///
+    /// # Shapes
+    /// - x: `[batch, ...]`; output: `[batch, samples]`
+    ///
+    /// # Panics
+    /// If `samples` or `chunk` is zero.
+    pub fn log_importance_weights(
+        &self,
+        x: Tensor<X>,
+        condition: Option<Tensor<2>>,
+        samples: usize,
+        chunk: usize,
+    ) -> Tensor<2> {
+        let posterior = self.encode(x.clone(), condition.clone());
+        log_importance_weights(&posterior, samples, chunk, |z, count| {
+            let condition = condition.clone().map(|c| repeat_each(c, count));
+            let params = self.decode(z, condition);
+            self.likelihood
+                .nll(params, repeat_each(x.clone(), count))
+                .neg()
+        })
+    }
+
+    /// The importance-weighted estimate of `log p(x)` per example, in nats, under this model's
+    /// likelihood, with `samples` posterior draws `chunk` at a time (`samples = 1` gives a
+    /// one-sample ELBO).
+    ///
+    /// # Shapes
+    /// - x: `[batch, ...]`; output: `[batch]`
+    pub fn importance_weighted_log_likelihood(
+        &self,
+        x: Tensor<X>,
+        condition: Option<Tensor<2>>,
+        samples: usize,
+        chunk: usize,
+    ) -> Tensor<1> {
+        log_mean_exp(self.log_importance_weights(x, condition, samples, chunk))
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use vae_model::{ActivationConfig, VaeConfig, VaeError};
+use vae_model::{ActivationConfig, Bernoulli, Vae, VaeConfig, VaeError};
 
 /// Flex's random number generator is global to the process and tests run in parallel
 /// threads: every test holds this lock while it draws random numbers.
@@ -35,17 +35,17 @@ fn shapes_follow_the_config() {
     let (_rng, device) = test_device();
     let vae = small_config().init(&device);
     let x = images(5, 20, &device);
-    let forward = vae.forward(x.clone());
+    let forward = vae.forward(x.clone(), None);
     assert_eq!(forward.posterior.mean.dims(), [5, 3]);
     assert_eq!(forward.posterior.log_var.dims(), [5, 3]);
     assert_eq!(forward.z.dims(), [5, 3]);
-    assert_eq!(forward.logits.dims(), [5, 20]);
-    let terms = vae.loss(x.clone());
+    assert_eq!(forward.params.dims(), [5, 20]);
+    let terms = vae.loss(x.clone(), None);
     assert_eq!(terms.loss.dims(), [5]);
     assert_eq!(terms.reconstruction.dims(), [5]);
     assert_eq!(terms.kl.dims(), [5]);
-    assert_eq!(vae.reconstruct(x).dims(), [5, 20]);
-    let samples = vae.generate(4, &device);
+    assert_eq!(vae.reconstruct(x, None).dims(), [5, 20]);
+    let samples = vae.generate(4, None, &device);
     assert_eq!(samples.dims(), [4, 20]);
     let pixels = samples.into_data().try_to_vec::<f32>().unwrap();
     assert!(pixels.iter().all(|p| (0.0..=1.0).contains(p)));
@@ -68,7 +68,7 @@ fn no_hidden_layers_is_a_linear_vae() {
         .with_latent_dim(2)
         .init(&device);
     assert_eq!(vae.num_params(), 2 * (6 * 2 + 2) + (2 * 6 + 6));
-    assert_eq!(vae.loss(images(3, 6, &device)).loss.dims(), [3]);
+    assert_eq!(vae.loss(images(3, 6, &device), None).loss.dims(), [3]);
 }
 
 #[test]
@@ -98,19 +98,26 @@ fn invalid_configs_name_the_field() {
 }
 
 #[test]
-fn check_input_names_both_shapes() {
+fn a_condition_is_required_exactly_when_the_model_is_conditional() {
     let (_rng, device) = test_device();
-    let vae = small_config().init(&device);
-    assert!(vae.check_input(&images(2, 20, &device)).is_ok());
-    let error = vae.check_input(&images(2, 19, &device)).unwrap_err();
-    assert_eq!(
-        error,
-        VaeError::InputShape {
-            expected: 20,
-            found: vec![2, 19]
-        }
-    );
-    assert!(error.to_string().contains("[2, 19]"));
+    let plain = small_config().init(&device);
+    let c = Tensor::<2>::zeros([2, 10], &device);
+    assert!(plain.check_condition(None, 2).is_ok());
+    let error = plain.check_condition(Some(&c), 2).unwrap_err();
+    assert!(error.to_string().contains("no condition"), "{error}");
+    assert!(error.to_string().contains("[2, 10]"), "{error}");
+
+    let config = small_config();
+    let conditional = Vae::new(
+        config.encoder(10).init(&device),
+        config.decoder(10).init(&device),
+        Bernoulli,
+        config.latent_dim,
+    )
+    .with_condition_dim(10);
+    assert!(conditional.check_condition(Some(&c), 2).is_ok());
+    assert!(conditional.check_condition(None, 2).is_err());
+    assert!(conditional.check_condition(Some(&c), 3).is_err());
 }
 
 #[test]
@@ -120,7 +127,7 @@ fn gradients_reach_the_encoder_through_the_sample() {
     let vae = small_config().init(&device);
     // Only the reconstruction term: its gradient reaches the encoder *only* through z.
     let x = images(8, 20, &device);
-    let terms = vae.loss(x);
+    let terms = vae.loss(x, None);
     let grads = terms.reconstruction.mean().backward();
     let head = vae
         .encoder
@@ -143,7 +150,7 @@ fn sampling_is_reproducible_with_a_seed_and_varies_without() {
     let (_rng, device) = test_device();
     let vae = small_config().init(&device);
     let x = images(4, 20, &device);
-    let posterior = vae.encode(x);
+    let posterior = vae.encode(x, None);
     device.seed(3);
     let a = posterior.sample().into_data();
     device.seed(3);
@@ -159,16 +166,16 @@ fn a_saved_record_loads_into_a_fresh_model_with_identical_outputs() {
     let config = small_config();
     let trained = config.init(&device);
     let x = images(6, 20, &device);
-    let expected = trained.reconstruct(x.clone()).into_data();
+    let expected = trained.reconstruct(x.clone(), None).into_data();
 
     let dir = std::env::temp_dir().join(format!("vae-model-record-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("model.bpk");
     trained.save_file(&path).expect("save");
     let fresh = config.init(&device);
-    assert_ne!(fresh.reconstruct(x.clone()).into_data(), expected);
+    assert_ne!(fresh.reconstruct(x.clone(), None).into_data(), expected);
     let loaded = fresh.try_load_file(&path).expect("load");
-    assert_eq!(loaded.reconstruct(x).into_data(), expected);
+    assert_eq!(loaded.reconstruct(x, None).into_data(), expected);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -180,97 +187,4 @@ fn config_round_trips_through_json() {
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
     assert_eq!(back.hidden_dims, vec![16, 8]);
     assert_eq!(back.beta, 2.5);
-}
-
-/// A step whose loss is not finite applies no update (Adam leaves the weights as they are) and
-/// is reported; a finite one afterwards trains as usual.
-#[cfg(feature = "train")]
-#[test]
-fn the_step_guard_withholds_a_non_finite_update() {
-    use burn::optim::AdamConfig;
-    use burn::train::TrainStep;
-    use vae_model::train::VaeBatch;
-    use vae_model::{NonFinitePolicy, StepGuard};
-
-    let (_rng, device) = test_device();
-    let device = device.autodiff();
-    let guard = StepGuard::new(NonFinitePolicy::Skip);
-    let model = VaeConfig::new()
-        .with_hidden_dims(vec![16])
-        .with_latent_dim(2)
-        .init(&device)
-        .with_step_guard(guard.clone());
-    let images = Tensor::<2>::random([4, 784], Distribution::Default, &device);
-    let probe = images.clone().slice([0..1, 0..784]);
-    let weights = |m: &vae_model::Vae| m.reconstruct(probe.clone()).into_data();
-    let before = weights(&model);
-    let mut optimizer = AdamConfig::new().init();
-
-    let poisoned = images
-        .clone()
-        .mask_fill(images.clone().greater_elem(0.5), f32::NAN);
-    let output = TrainStep::step(&model, VaeBatch { images: poisoned });
-    assert!(output.item.skipped);
-    assert!(output.grads.is_empty());
-    let model = optimizer.step(1e-2, model, output.grads);
-    assert_eq!(
-        weights(&model),
-        before,
-        "a non-finite step changed the weights"
-    );
-    let report = guard.report();
-    assert_eq!((report.steps, report.non_finite_steps), (1, 1));
-    assert!(report.first_non_finite.unwrap().loss.is_nan());
-
-    let output = TrainStep::step(&model, VaeBatch { images });
-    assert!(!output.item.skipped);
-    let model = optimizer.step(1e-2, model, output.grads);
-    assert_ne!(weights(&model), before, "a finite step did not train");
-}
-
-/// The host-fused reconstruction term gives the loss and the gradients of the tensor one (same
-/// noise), up to `f32` rounding.
-#[test]
-fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
-    use burn::optim::GradientsParams;
-
-    let (_rng, device) = test_device();
-    let device = device.autodiff();
-    let model = VaeConfig::new()
-        .with_hidden_dims(vec![32])
-        .with_latent_dim(3)
-        .init(&device);
-    let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
-    // Initialize the (lazy) weights now, so that both runs draw the same noise.
-    let _ = model.reconstruct(images.clone()).into_data();
-    let run = |host: bool| {
-        let model = model.clone().with_host_reconstruction(host);
-        device.seed(11);
-        let (terms, surrogate) = model.loss_and_surrogate(images.clone());
-        let grads = GradientsParams::from_grads(surrogate.backward(), &model);
-        let weight = |id| {
-            grads
-                .get::<2>(id)
-                .expect("a gradient for every weight")
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap()
-        };
-        (
-            terms.loss.into_data().try_to_vec::<f32>().unwrap(),
-            weight(model.encoder.body.layers[0].weight.id),
-            weight(model.decoder.output.weight.id),
-        )
-    };
-    let (tensor, host) = (run(false), run(true));
-    let close = |a: &[f32], b: &[f32], what: &str| {
-        let scale = a.iter().map(|v| v.abs()).fold(1e-3, f32::max);
-        for (x, y) in a.iter().zip(b) {
-            assert!((x - y).abs() <= 1e-4 * scale, "{what}: {x} vs {y}");
-        }
-    };
-    close(&tensor.0, &host.0, "loss per image");
-    close(&tensor.1, &host.1, "first encoder weight gradient");
-    close(&tensor.2, &host.2, "decoder output weight gradient");
-    assert!(tensor.1.iter().any(|g| *g != 0.0));
 }

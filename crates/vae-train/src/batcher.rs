@@ -26,6 +26,7 @@ impl Batcher<MnistImage, VaeBatch> for MnistBatcher {
     fn batch(&self, items: Vec<MnistImage>, device: &Device) -> VaeBatch {
         VaeBatch {
             images: Self::images(items.iter().map(|item| &item.pixels[..]), device),
+            condition: None,
         }
     }
 }

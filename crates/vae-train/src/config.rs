@@ -57,7 +57,7 @@ pub enum OnNonFiniteLoss {
     Skip,
 }
 
-impl From<OnNonFiniteLoss> for vae_model::NonFinitePolicy {
+impl From<OnNonFiniteLoss> for crate::step_guard::NonFinitePolicy {
     fn from(value: OnNonFiniteLoss) -> Self {
         match value {
             OnNonFiniteLoss::Stop => Self::Stop,

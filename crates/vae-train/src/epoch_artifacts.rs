@@ -57,9 +57,9 @@ impl PictureInputs {
         .into_data();
         let template = config.try_init(&device)?;
         // Touch every parameter now, so that none is initialized (randomly) later.
-        let posterior = template.encode(images.clone());
+        let posterior = template.encode(images.clone(), None);
         let _ = template
-            .decode(posterior.mean + posterior.log_var)
+            .decode(posterior.mean + posterior.log_var, None)
             .into_data();
         Ok(Self {
             test_images: images.into_data(),
@@ -77,17 +77,20 @@ impl PictureInputs {
             .try_load_file(record_path)
             .map_err(|e| format!("cannot reload {}: {e}", record_path.display()))?;
         let inputs = Tensor::<2>::from_data(self.test_images.clone(), &device);
-        let reconstructions = model.reconstruct(inputs.clone());
+        let reconstructions = model.reconstruct(inputs.clone(), None);
         let pair = Tensor::cat(vec![inputs, reconstructions], 0); // [16, 784]
-        let samples = model
-            .decoder
-            .probabilities(Tensor::from_data(self.prior_codes.clone(), &device));
+        let samples = model.decode_mean(Tensor::from_data(self.prior_codes.clone(), &device), None);
         let to_vec = |t: Tensor<2>| {
             t.into_data()
                 .try_to_vec::<f32>()
                 .map_err(|e| format!("{e:?}"))
         };
         let columns = (self.test_images.num_elements() / IMAGE_PIXELS).max(1);
+        // A resumed run whose pictures were deleted (or never copied) gets its folder back.
+        if let Some(folder) = run.reconstruction_image(epoch).parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+        }
         save_grid(
             &run.reconstruction_image(epoch),
             &to_vec(pair)?,

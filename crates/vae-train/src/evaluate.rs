@@ -112,13 +112,13 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     for first in (0..count).step_by(options.batch_size) {
         let last = (first + options.batch_size).min(count);
         let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), &device);
-        elbo.extend(to_f64(run.model.loss(x.clone()).loss)?);
+        elbo.extend(to_f64(run.model.loss(x.clone(), None).loss)?);
         iw.extend(to_f64(
             run.model
-                .importance_weighted_log_likelihood(x.clone(), options.samples, options.chunk)
+                .importance_weighted_log_likelihood(x.clone(), None, options.samples, options.chunk)
                 .neg(),
         )?);
-        let posterior = run.model.encode(x);
+        let posterior = run.model.encode(x, None);
         let kl = posterior
             .kl_to_standard_normal_per_dim()
             .sum_dim(0)

@@ -22,5 +22,7 @@ pub mod plots;
 pub mod renderer;
 pub mod resumable_loader;
 pub mod run_dir;
+pub mod step_guard;
 pub mod trained_run;
 pub mod training;
+pub mod training_model;

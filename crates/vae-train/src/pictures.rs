@@ -83,7 +83,7 @@ pub fn sample(
     if count == 0 || columns == 0 {
         bail!("--count and --columns must be at least 1");
     }
-    Grid::from_tensor(run.model.generate(count, device), columns)
+    Grid::from_tensor(run.model.generate(count, None, device), columns)
 }
 
 /// The test images at `indices` (first row) over their reconstructions from the posterior mean.
@@ -97,7 +97,7 @@ pub fn reconstruct(
         bail!("no test images chosen: give --indices or --count");
     }
     let inputs = test_images(test, indices, device)?;
-    let reconstructions = run.model.reconstruct(inputs.clone());
+    let reconstructions = run.model.reconstruct(inputs.clone(), None);
     Grid::from_tensor(Tensor::cat(vec![inputs, reconstructions], 0), indices.len())
 }
 
@@ -116,13 +116,13 @@ pub fn interpolate(
     let mut rows = Vec::with_capacity(pairs.len());
     for &(a, b) in pairs {
         let ends = test_images(test, &[a, b], device)?;
-        let means = run.model.encode(ends).mean; // [2, latent]
+        let means = run.model.encode(ends, None).mean; // [2, latent]
         let start = means.clone().narrow(0, 0, 1);
         let end = means.narrow(0, 1, 1);
         let weights: Vec<f32> = (0..steps).map(|i| i as f32 / (steps - 1) as f32).collect();
         let t = Tensor::<1>::from_floats(weights.as_slice(), device).reshape([steps, 1]);
         let line = start.clone() + (end - start) * t; // [steps, latent]
-        rows.push(run.model.decoder.probabilities(line));
+        rows.push(run.model.decode_mean(line, None));
     }
     Grid::from_tensor(Tensor::cat(rows, 0), steps)
 }
@@ -142,7 +142,10 @@ pub fn traverse(
         bail!("--steps must be >= 2 and --range a positive number");
     }
     let order = dimensions_by_kl(run, test, device)?;
-    let center = run.model.encode(test_images(test, &[index], device)?).mean; // [1, latent]
+    let center = run
+        .model
+        .encode(test_images(test, &[index], device)?, None)
+        .mean; // [1, latent]
     let offsets: Vec<f32> = (0..steps)
         .map(|i| -range + 2.0 * range * i as f32 / (steps - 1) as f32)
         .collect();
@@ -150,8 +153,7 @@ pub fn traverse(
         .iter()
         .map(|&dim| {
             run.model
-                .decoder
-                .probabilities(traversal_codes(center.clone(), dim, &offsets))
+                .decode_mean(traversal_codes(center.clone(), dim, &offsets), None)
         })
         .collect();
     Ok((Grid::from_tensor(Tensor::cat(rows, 0), steps)?, order))
@@ -179,7 +181,7 @@ pub fn manifold(
         .flat_map(|row| (0..size).flat_map(move |col| [at(col), at(size - 1 - row)]))
         .collect();
     let z = Tensor::<1>::from_floats(codes.as_slice(), device).reshape([size * size, 2]);
-    Grid::from_tensor(run.model.decoder.probabilities(z), size)
+    Grid::from_tensor(run.model.decode_mean(z, None), size)
 }
 
 /// Posterior means of the first `count` test images, row-major `[count, latent_dim]`.
@@ -195,7 +197,7 @@ pub fn posterior_means(
         let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), device);
         let batch = run
             .model
-            .encode(x)
+            .encode(x, None)
             .mean
             .into_data()
             .try_to_vec::<f32>()
@@ -232,7 +234,7 @@ pub fn dimensions_by_kl(
     let x = MnistBatcher::images((0..count).map(|i| test.pixels(i)), device);
     let kl = run
         .model
-        .encode(x)
+        .encode(x, None)
         .kl_to_standard_normal_per_dim()
         .mean_dim(0)
         .squeeze_dim::<1>(0)

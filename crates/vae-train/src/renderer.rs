@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::step_guard::{NonFinitePolicy, StepGuard};
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
@@ -14,7 +15,6 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 use burn::train::{Interrupter, LearnerSummary};
-use vae_model::{NonFinitePolicy, StepGuard};
 
 /// The start of the interruption reason given when the loss diverges.
 pub const DIVERGED: &str = "the loss diverged";

@@ -10,7 +10,6 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::train::renderer::default_renderer;
 use burn::train::{Learner, SupervisedTraining};
-use vae_model::StepGuard;
 use vae_model::train::{KlMetric, LossMeanMetric, ReconstructionMetric};
 
 use crate::backend::Backend;
@@ -23,6 +22,8 @@ use crate::mnist::{MnistData, Split};
 use crate::renderer::{DIVERGED, EarlyEndSlot, RunRenderer};
 use crate::resumable_loader::ResumableLoader;
 use crate::run_dir::RunDir;
+use crate::step_guard::StepGuard;
+use crate::training_model::TrainingVae;
 
 /// Everything `vae train` needs besides the config file.
 #[derive(Debug, Clone)]
@@ -262,9 +263,7 @@ fn fit(
     let pictures = PictureInputs::new(&valid_data, &config.model, config.seed.wrapping_add(1))?;
     device.seed(config.seed);
     let guard = StepGuard::new(config.on_non_finite_loss.into());
-    let model = config
-        .model
-        .try_init(&device.clone().autodiff())?
+    let model = TrainingVae::new(config.model.try_init(&device.clone().autodiff())?)
         .with_step_guard(guard.clone())
         // One fused pass for the reconstruction term on flex; it measured slower on ndarray
         // and would copy to the host every step on a GPU (README, "Speed").
@@ -354,7 +353,7 @@ fn fit(
             run.checkpoints().display()
         );
     }
-    save_atomically(result.model.into_record(), &run.model())
+    save_atomically(result.model.model.into_record(), &run.model())
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot write the model to {}", run.model().display()))?;
     Ok(())

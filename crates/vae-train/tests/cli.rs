@@ -88,7 +88,12 @@ fn every_config_in_configs_loads_and_builds() {
             .model
             .try_init(&burn::prelude::Device::flex())
             .unwrap();
-        assert_eq!(vae.input_dim(), 784, "{}", path.display());
+        assert!(
+            burn::module::Module::num_params(&vae) > 0,
+            "{}",
+            path.display()
+        );
+        assert_eq!(config.model.input_dim, 784, "{}", path.display());
         count += 1;
     }
     assert!(count >= 3, "expected at least three configs, found {count}");

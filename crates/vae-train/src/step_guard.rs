@@ -1,5 +1,6 @@
 //! A guard on each training step's loss: a NaN or infinite loss is caught before its gradients
 //! reach the optimizer, and either stops the run or skips that one update.
+//! [`TrainingVae`](crate::training_model::TrainingVae) checks; the renderer reads the report.
 
 use std::sync::{Arc, Mutex};
 
@@ -33,7 +34,7 @@ pub struct GuardReport {
     pub non_finite_steps: usize,
 }
 
-/// Shared by the model's training step (which checks) and the training loop (which reads the
+/// Shared by the training step (which checks) and the training loop (which reads the
 /// report); clones share one report.
 #[derive(Debug, Clone, Default)]
 pub struct StepGuard {

@@ -48,7 +48,7 @@ fn exact_log_likelihood(vae: &Vae, device: &Device) -> Vec<f64> {
         .map(|i| -12.0 + 24.0 * i as f32 / steps as f32)
         .collect();
     let z = Tensor::<1>::from_floats(grid.as_slice(), device).reshape([grid.len(), 1]);
-    let logits = vae.decode(z).into_data().try_to_vec::<f32>().unwrap(); // [grid, 6]
+    let logits = vae.decode(z, None).into_data().try_to_vec::<f32>().unwrap(); // [grid, 6]
     let dz = 24.0 / steps as f64;
     IMAGES
         .iter()
@@ -80,7 +80,7 @@ fn converges_to_the_exact_log_likelihood_and_bounds_it_from_below() {
     let x = images(&device);
 
     // Each column of the weights is a one-sample estimate: their mean is the ELBO.
-    let weights = vae.log_importance_weights(x.clone(), 20_000, 4096);
+    let weights = vae.log_importance_weights(x.clone(), None, 20_000, 4096);
     assert_eq!(weights.dims(), [4, 20_000]);
     let elbo = values(weights.clone().mean_dim(1).squeeze_dim::<1>(1));
     let iw = values(log_mean_exp(weights.clone()));
@@ -144,7 +144,7 @@ fn small_uneven_chunks_give_the_same_per_image_estimate() {
     let exact = exact_log_likelihood(&vae, &device);
     // 3000 samples in chunks of 7 (the last one short): a chunk that mixed images up or
     // reused noise would move each image's estimate away from its own log p(x).
-    let iw = values(vae.importance_weighted_log_likelihood(images(&device), 3000, 7));
+    let iw = values(vae.importance_weighted_log_likelihood(images(&device), None, 3000, 7));
     for i in 0..IMAGES.len() {
         assert!(
             (iw[i] - exact[i]).abs() < 0.015,

@@ -1,0 +1,91 @@
+//! One likelihood chosen by configuration.
+
+use burn::prelude::*;
+
+use super::{Bernoulli, ContinuousBernoulli, Gaussian, GaussianConfig};
+use crate::error::VaeError;
+use crate::parts::Likelihood;
+
+/// Which likelihood a model uses, as a config file names it.
+#[derive(Config, Debug)]
+pub enum LikelihoodConfig {
+    /// [`Bernoulli`] on logits (PyTorch's `examples/vae`).
+    Bernoulli,
+    /// [`ContinuousBernoulli`] on logits.
+    ContinuousBernoulli,
+    /// [`Gaussian`] with a fixed or learned σ.
+    Gaussian(GaussianConfig),
+}
+
+// Not derived: `#[default]` would be copied into the serde enum Burn's `Config` derive writes.
+#[allow(clippy::derivable_impls)]
+impl Default for LikelihoodConfig {
+    fn default() -> Self {
+        Self::Bernoulli
+    }
+}
+
+impl LikelihoodConfig {
+    /// Checks the likelihood's own fields.
+    pub fn validate(&self) -> Result<(), VaeError> {
+        match self {
+            Self::Gaussian(config) => config.validate(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Builds the likelihood for examples of `elements` values each.
+    pub fn try_init(&self, elements: usize, device: &Device) -> Result<AnyLikelihood, VaeError> {
+        Ok(match self {
+            Self::Bernoulli => AnyLikelihood::Bernoulli(Bernoulli),
+            Self::ContinuousBernoulli => AnyLikelihood::ContinuousBernoulli(ContinuousBernoulli),
+            Self::Gaussian(config) => AnyLikelihood::Gaussian(config.try_init(elements, device)?),
+        })
+    }
+}
+
+/// One of the shipped likelihoods, chosen at run time (for models built from a config file).
+/// The parameter-free ones add nothing to a saved record, so a Bernoulli model's record is
+/// the same with [`Bernoulli`] or with `AnyLikelihood::Bernoulli`.
+#[derive(Module, Debug)]
+pub enum AnyLikelihood {
+    /// See [`Bernoulli`].
+    Bernoulli(Bernoulli),
+    /// See [`ContinuousBernoulli`].
+    ContinuousBernoulli(ContinuousBernoulli),
+    /// See [`Gaussian`].
+    Gaussian(Gaussian),
+}
+
+impl AnyLikelihood {
+    /// Whether this is the plain Bernoulli likelihood (the one `host_bce` computes).
+    pub fn is_bernoulli(&self) -> bool {
+        matches!(self, Self::Bernoulli(_))
+    }
+}
+
+impl Likelihood for AnyLikelihood {
+    fn nll<const X: usize>(&self, params: Tensor<X>, x: Tensor<X>) -> Tensor<1> {
+        match self {
+            Self::Bernoulli(l) => l.nll(params, x),
+            Self::ContinuousBernoulli(l) => l.nll(params, x),
+            Self::Gaussian(l) => l.nll(params, x),
+        }
+    }
+
+    fn mean<const X: usize>(&self, params: Tensor<X>) -> Tensor<X> {
+        match self {
+            Self::Bernoulli(l) => l.mean(params),
+            Self::ContinuousBernoulli(l) => l.mean(params),
+            Self::Gaussian(l) => l.mean(params),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Bernoulli(l) => l.describe(),
+            Self::ContinuousBernoulli(l) => l.describe(),
+            Self::Gaussian(l) => l.describe(),
+        }
+    }
+}

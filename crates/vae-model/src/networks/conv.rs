@@ -1,0 +1,323 @@
+//! The convolutional networks, as in the Keras VAE example and PyTorch-VAE's vanilla model:
+//! stride-2 convolutions down, a dense layer to the posterior; a dense layer up, stride-2
+//! transposed convolutions back to the image.
+//!
+//! Every layer uses a 4×4 kernel, stride 2 and padding 1, so each halves the height and width
+//! (rounding down: 28 → 14 → 7 → 3); the decoder's transposed convolutions retrace those sizes
+//! exactly (an output padding of 1 where the encoder rounded down).
+
+use burn::nn::activation::{Activation, ActivationConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+
+use super::with_condition;
+use crate::distribution::DiagonalGaussian;
+use crate::error::VaeError;
+use crate::parts::{Decoder, Encoder};
+
+const KERNEL: usize = 4;
+const STRIDE: usize = 2;
+const PADDING: usize = 1;
+
+/// The shape of one image: `[channels, height, width]`.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub struct ImageShape {
+    /// Channels (1 for MNIST, 3 for RGB).
+    pub channels: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+}
+
+impl ImageShape {
+    /// Values per image: `channels * height * width`.
+    pub fn elements(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Height and width after each of `layers` stride-2 convolutions, input first.
+    fn sizes(&self, layers: usize) -> Vec<[usize; 2]> {
+        let down = |n: usize| (n + 2 * PADDING - KERNEL) / STRIDE + 1;
+        let mut sizes = vec![[self.height, self.width]];
+        for _ in 0..layers {
+            let [h, w] = *sizes.last().expect("starts non-empty");
+            sizes.push([down(h), down(w)]);
+        }
+        sizes
+    }
+
+    /// Checks that the image survives `layers` halvings with at least 1×1 left.
+    fn validate(&self, layers: usize) -> Result<(), VaeError> {
+        if self.elements() == 0 {
+            return Err(VaeError::InvalidNetwork(format!(
+                "the image shape is {}x{}x{}; every size must be at least 1",
+                self.channels, self.height, self.width
+            )));
+        }
+        let min = 1 << layers;
+        if self.height < min || self.width < min {
+            return Err(VaeError::InvalidNetwork(format!(
+                "{layers} stride-2 convolutions need images of at least {min}x{min} pixels, but \
+                 the image is {}x{}; use fewer `conv_channels`",
+                self.height, self.width
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Configuration of a [`ConvEncoder`].
+#[derive(Config, Debug)]
+pub struct ConvEncoderConfig {
+    /// The input images' shape.
+    pub image: ImageShape,
+    /// Output channels of each stride-2 convolution, input side first.
+    #[config(default = "vec![32, 64]")]
+    pub conv_channels: Vec<usize>,
+    /// Width of a dense layer between the convolutions and the posterior heads (0: none).
+    #[config(default = 0)]
+    pub hidden_dim: usize,
+    /// Dimension of the latent space.
+    pub latent_dim: usize,
+    /// Activation after each convolution and the dense layer.
+    #[config(default = "ActivationConfig::Relu")]
+    pub activation: ActivationConfig,
+    /// Width of the condition concatenated to the convolutional features (0: unconditional).
+    #[config(default = 0)]
+    pub condition_dim: usize,
+}
+
+impl ConvEncoderConfig {
+    /// Checks the sizes; the error names the field.
+    pub fn validate(&self) -> Result<(), VaeError> {
+        validate_conv(&self.image, &self.conv_channels, self.latent_dim)
+    }
+
+    /// Builds the encoder on `device` after [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> Result<ConvEncoder, VaeError> {
+        self.validate()?;
+        let mut channels = self.image.channels;
+        let convs = self
+            .conv_channels
+            .iter()
+            .map(|&out| {
+                let conv = Conv2dConfig::new([channels, out], [KERNEL, KERNEL])
+                    .with_stride([STRIDE, STRIDE])
+                    .with_padding(PaddingConfig2d::Explicit(
+                        PADDING, PADDING, PADDING, PADDING,
+                    ))
+                    .init(device);
+                channels = out;
+                conv
+            })
+            .collect();
+        let [h, w] = *self
+            .image
+            .sizes(self.conv_channels.len())
+            .last()
+            .expect("non-empty");
+        let mut width = channels * h * w + self.condition_dim;
+        let hidden = (self.hidden_dim > 0).then(|| {
+            let layer = LinearConfig::new(width, self.hidden_dim).init(device);
+            width = self.hidden_dim;
+            layer
+        });
+        Ok(ConvEncoder {
+            convs,
+            hidden,
+            mean: LinearConfig::new(width, self.latent_dim).init(device),
+            log_var: LinearConfig::new(width, self.latent_dim).init(device),
+            activation: self.activation.init(device),
+            image: [self.image.channels, self.image.height, self.image.width],
+        })
+    }
+}
+
+fn validate_conv(
+    image: &ImageShape,
+    conv_channels: &[usize],
+    latent_dim: usize,
+) -> Result<(), VaeError> {
+    image.validate(conv_channels.len())?;
+    if let Some(i) = conv_channels.iter().position(|&c| c == 0) {
+        return Err(VaeError::ZeroSize {
+            field: format!("conv_channels[{i}]"),
+            value: 0,
+        });
+    }
+    if latent_dim == 0 {
+        return Err(VaeError::ZeroSize {
+            field: "latent_dim".into(),
+            value: 0,
+        });
+    }
+    Ok(())
+}
+
+/// Stride-2 convolutions, then (with the condition concatenated) an optional dense layer and
+/// the two posterior heads.
+#[derive(Module, Debug)]
+pub struct ConvEncoder {
+    /// The convolutions, input side first.
+    pub convs: Vec<Conv2d>,
+    /// The optional dense layer after them.
+    pub hidden: Option<Linear>,
+    /// Head giving the posterior mean.
+    pub mean: Linear,
+    /// Head giving the posterior log-variance.
+    pub log_var: Linear,
+    /// The activation after each convolution and the dense layer.
+    pub activation: Activation,
+    #[module(skip)]
+    image: [usize; 3],
+}
+
+impl Encoder<4> for ConvEncoder {
+    /// # Shapes
+    /// - x: `[batch, channels, height, width]`; condition: `[batch, condition_dim]`
+    /// - output: mean and log_var, each `[batch, latent_dim]`
+    fn encode(&self, x: Tensor<4>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
+        let features = self
+            .convs
+            .iter()
+            .fold(x, |x, conv| self.activation.forward(conv.forward(x)));
+        let mut hidden = with_condition(features.flatten::<2>(1, 3), condition);
+        if let Some(layer) = &self.hidden {
+            hidden = self.activation.forward(layer.forward(hidden));
+        }
+        DiagonalGaussian {
+            mean: self.mean.forward(hidden.clone()),
+            log_var: self.log_var.forward(hidden),
+        }
+    }
+}
+
+impl Encoder for ConvEncoder {
+    /// Rows of `channels * height * width` values (row-major, channels first), reshaped to
+    /// images; see the rank-4 implementation.
+    fn encode(&self, x: Tensor<2>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
+        let [c, h, w] = self.image;
+        let batch = x.dims()[0];
+        Encoder::<4>::encode(self, x.reshape([batch, c, h, w]), condition)
+    }
+}
+
+/// Configuration of a [`ConvDecoder`]: the mirror of a [`ConvEncoderConfig`].
+#[derive(Config, Debug)]
+pub struct ConvDecoderConfig {
+    /// The output images' shape.
+    pub image: ImageShape,
+    /// Channels of the encoder's convolutions, input side first; the decoder runs them in reverse.
+    #[config(default = "vec![32, 64]")]
+    pub conv_channels: Vec<usize>,
+    /// Width of a dense layer between `z` and the first transposed convolution (0: none).
+    #[config(default = 0)]
+    pub hidden_dim: usize,
+    /// Dimension of the latent space.
+    pub latent_dim: usize,
+    /// Activation after the dense layers and each transposed convolution but the last.
+    #[config(default = "ActivationConfig::Relu")]
+    pub activation: ActivationConfig,
+    /// Width of the condition concatenated to `z` (0: unconditional).
+    #[config(default = 0)]
+    pub condition_dim: usize,
+}
+
+impl ConvDecoderConfig {
+    /// Checks the sizes; the error names the field.
+    pub fn validate(&self) -> Result<(), VaeError> {
+        validate_conv(&self.image, &self.conv_channels, self.latent_dim)
+    }
+
+    /// Builds the decoder on `device` after [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> Result<ConvDecoder, VaeError> {
+        self.validate()?;
+        let layers = self.conv_channels.len();
+        let sizes = self.image.sizes(layers);
+        let [h, w] = sizes[layers];
+        let deepest = self
+            .conv_channels
+            .last()
+            .copied()
+            .unwrap_or(self.image.channels);
+        let mut width = self.latent_dim + self.condition_dim;
+        let hidden = (self.hidden_dim > 0).then(|| {
+            let layer = LinearConfig::new(width, self.hidden_dim).init(device);
+            width = self.hidden_dim;
+            layer
+        });
+        let project = LinearConfig::new(width, deepest * h * w).init(device);
+        // Channels going up: the encoder's, reversed, ending at the image's.
+        let mut channels: Vec<usize> = self.conv_channels.iter().rev().copied().collect();
+        channels.push(self.image.channels);
+        let deconvs = (0..layers)
+            .map(|i| {
+                let [from_h, from_w] = sizes[layers - i];
+                let [to_h, to_w] = sizes[layers - i - 1];
+                ConvTranspose2dConfig::new([channels[i], channels[i + 1]], [KERNEL, KERNEL])
+                    .with_stride([STRIDE, STRIDE])
+                    .with_padding([PADDING, PADDING])
+                    .with_padding_out([to_h - STRIDE * from_h, to_w - STRIDE * from_w])
+                    .init(device)
+            })
+            .collect();
+        Ok(ConvDecoder {
+            hidden,
+            project,
+            deconvs,
+            activation: self.activation.init(device),
+            start: [deepest, h, w],
+        })
+    }
+}
+
+/// A dense layer (or two) from `z` (with the condition concatenated) to a small feature map,
+/// then stride-2 transposed convolutions up to one likelihood parameter per pixel.
+#[derive(Module, Debug)]
+pub struct ConvDecoder {
+    /// The optional dense layer after `z`.
+    pub hidden: Option<Linear>,
+    /// The dense layer giving the smallest feature map.
+    pub project: Linear,
+    /// The transposed convolutions, smallest map first; the last gives the image's channels.
+    pub deconvs: Vec<ConvTranspose2d>,
+    /// The activation between layers (not after the last).
+    pub activation: Activation,
+    #[module(skip)]
+    start: [usize; 3],
+}
+
+impl Decoder<4> for ConvDecoder {
+    /// # Shapes
+    /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`
+    /// - output: `[batch, channels, height, width]`
+    fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<4> {
+        let mut x = with_condition(z, condition);
+        if let Some(layer) = &self.hidden {
+            x = self.activation.forward(layer.forward(x));
+        }
+        let batch = x.dims()[0];
+        let [c, h, w] = self.start;
+        let mut map = self
+            .activation
+            .forward(self.project.forward(x))
+            .reshape([batch, c, h, w]);
+        let last = self.deconvs.len().saturating_sub(1);
+        for (i, deconv) in self.deconvs.iter().enumerate() {
+            map = deconv.forward(map);
+            if i < last {
+                map = self.activation.forward(map);
+            }
+        }
+        map
+    }
+}
+
+impl Decoder for ConvDecoder {
+    /// The rank-4 output flattened to rows of `channels * height * width` values.
+    fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<2> {
+        Decoder::<4>::decode(self, z, condition).flatten::<2>(1, 3)
+    }
+}

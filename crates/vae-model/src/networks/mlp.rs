@@ -1,0 +1,177 @@
+//! The fully connected networks: [`Mlp`], the stack of layers they share, and the encoder and
+//! decoder of PyTorch's `examples/vae` built from it.
+
+use burn::nn::activation::{Activation, ActivationConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+
+use super::with_condition;
+use crate::distribution::DiagonalGaussian;
+use crate::parts::{Decoder, Encoder};
+
+/// Configuration of an [`Mlp`]: `input_dim -> widths[0] -> ... -> widths[n-1]`.
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    /// Width of the input.
+    pub input_dim: usize,
+    /// Width of each layer's output, in order; empty gives the identity.
+    pub widths: Vec<usize>,
+    /// Activation applied after every layer.
+    pub activation: ActivationConfig,
+}
+
+impl MlpConfig {
+    /// Builds the layers on `device`.
+    pub fn init(&self, device: &Device) -> Mlp {
+        let mut input = self.input_dim;
+        let layers = self
+            .widths
+            .iter()
+            .map(|&width| {
+                let layer = LinearConfig::new(input, width).init(device);
+                input = width;
+                layer
+            })
+            .collect();
+        Mlp {
+            layers,
+            activation: self.activation.init(device),
+        }
+    }
+
+    /// Width of the output: the last layer's width, or the input width when there are none.
+    pub fn output_dim(&self) -> usize {
+        self.widths.last().copied().unwrap_or(self.input_dim)
+    }
+}
+
+/// Linear layers, each followed by the activation.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// The linear layers, input side first.
+    pub layers: Vec<Linear>,
+    /// The activation after each layer.
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// Applies every layer and its activation.
+    ///
+    /// # Shapes
+    /// - input: `[batch, input_dim]`
+    /// - output: `[batch, widths.last() or input_dim]`
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        self.layers
+            .iter()
+            .fold(input, |x, layer| self.activation.forward(layer.forward(x)))
+    }
+}
+
+/// Configuration of an [`MlpEncoder`].
+#[derive(Config, Debug)]
+pub struct MlpEncoderConfig {
+    /// Number of input features.
+    pub input_dim: usize,
+    /// Hidden layer widths, input side first.
+    pub hidden_dims: Vec<usize>,
+    /// Dimension of the latent space.
+    pub latent_dim: usize,
+    /// Activation after each hidden layer.
+    pub activation: ActivationConfig,
+    /// Width of the condition concatenated to the input (0: unconditional).
+    #[config(default = 0)]
+    pub condition_dim: usize,
+}
+
+impl MlpEncoderConfig {
+    /// Builds the encoder on `device`.
+    pub fn init(&self, device: &Device) -> MlpEncoder {
+        let body = MlpConfig::new(
+            self.input_dim + self.condition_dim,
+            self.hidden_dims.clone(),
+            self.activation.clone(),
+        );
+        let width = body.output_dim();
+        MlpEncoder {
+            body: body.init(device),
+            mean: LinearConfig::new(width, self.latent_dim).init(device),
+            log_var: LinearConfig::new(width, self.latent_dim).init(device),
+        }
+    }
+}
+
+/// Maps flat inputs (and an optional condition, concatenated to them) to a diagonal Gaussian
+/// posterior: an [`Mlp`] and two linear heads.
+#[derive(Module, Debug)]
+pub struct MlpEncoder {
+    /// Shared hidden layers.
+    pub body: Mlp,
+    /// Head giving the posterior mean (PyTorch's `fc21`).
+    pub mean: Linear,
+    /// Head giving the posterior log-variance (PyTorch's `fc22`).
+    pub log_var: Linear,
+}
+
+impl Encoder for MlpEncoder {
+    /// # Shapes
+    /// - x: `[batch, input_dim]`; condition: `[batch, condition_dim]`
+    /// - output: mean and log_var, each `[batch, latent_dim]`
+    fn encode(&self, x: Tensor<2>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
+        let hidden = self.body.forward(with_condition(x, condition));
+        DiagonalGaussian {
+            mean: self.mean.forward(hidden.clone()),
+            log_var: self.log_var.forward(hidden),
+        }
+    }
+}
+
+/// Configuration of an [`MlpDecoder`].
+#[derive(Config, Debug)]
+pub struct MlpDecoderConfig {
+    /// Dimension of the latent space.
+    pub latent_dim: usize,
+    /// Hidden layer widths, latent side first.
+    pub hidden_dims: Vec<usize>,
+    /// Number of output features (pixels).
+    pub output_dim: usize,
+    /// Activation after each hidden layer.
+    pub activation: ActivationConfig,
+    /// Width of the condition concatenated to `z` (0: unconditional).
+    #[config(default = 0)]
+    pub condition_dim: usize,
+}
+
+impl MlpDecoderConfig {
+    /// Builds the decoder on `device`.
+    pub fn init(&self, device: &Device) -> MlpDecoder {
+        let body = MlpConfig::new(
+            self.latent_dim + self.condition_dim,
+            self.hidden_dims.clone(),
+            self.activation.clone(),
+        );
+        let width = body.output_dim();
+        MlpDecoder {
+            body: body.init(device),
+            output: LinearConfig::new(width, self.output_dim).init(device),
+        }
+    }
+}
+
+/// Maps latent codes (and an optional condition) to one likelihood parameter per feature.
+#[derive(Module, Debug)]
+pub struct MlpDecoder {
+    /// Hidden layers.
+    pub body: Mlp,
+    /// Output layer, one parameter per feature (no activation: the likelihood takes it raw).
+    pub output: Linear,
+}
+
+impl Decoder for MlpDecoder {
+    /// # Shapes
+    /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`
+    /// - output: `[batch, output_dim]`
+    fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<2> {
+        self.output
+            .forward(self.body.forward(with_condition(z, condition)))
+    }
+}
