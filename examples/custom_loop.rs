@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
         .with_beta(4.0)
         .try_init(&device)?;
     let data = MnistData::load(Split::Train, None)?;
-    let loader = DataLoaderBuilder::new(MnistBatcher)
+    let loader = DataLoaderBuilder::new(MnistBatcher::default())
         .batch_size(128)
         .shuffle(0)
         .set_device(device.clone())

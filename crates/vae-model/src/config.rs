@@ -6,7 +6,7 @@ use burn::prelude::*;
 
 use crate::error::VaeError;
 use crate::likelihood::Bernoulli;
-use crate::networks::{MlpDecoderConfig, MlpEncoderConfig};
+use crate::networks::{MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig};
 use crate::vae::Vae;
 
 /// The most parameters [`VaeConfig::validate`] accepts (2^30, 4 GiB of `f32`): a bound that a
@@ -117,14 +117,26 @@ impl VaeConfig {
 
     /// Builds the model on `device` after [`validate`](Self::validate).
     pub fn try_init(&self, device: &Device) -> Result<Vae, VaeError> {
+        let (encoder, decoder) = self.try_init_networks(0, device)?;
+        Ok(Vae::new(encoder, decoder, Bernoulli, self.latent_dim).with_beta(self.beta))
+    }
+
+    /// The encoder and decoder of this config on `device`, taking a condition of
+    /// `condition_dim` values (0: none), after [`validate`](Self::validate): for a model with
+    /// another likelihood or a condition.
+    pub fn try_init_networks(
+        &self,
+        condition_dim: usize,
+        device: &Device,
+    ) -> Result<(MlpEncoder, MlpDecoder), VaeError> {
         self.validate()?;
-        let encoder = self.encoder(0).init(device);
-        let decoder = self.decoder(0).init(device);
+        let encoder = self.encoder(condition_dim).init(device);
+        let decoder = self.decoder(condition_dim).init(device);
         // Parameters initialize lazily, in the order they are first read. Versions before the
         // generic `Vae` read the output layer's shape here, which initialized it first; doing
         // the same keeps a seed's weights, and so every published run, as they were.
         let _ = decoder.output.weight.dims();
-        Ok(Vae::new(encoder, decoder, Bernoulli, self.latent_dim).with_beta(self.beta))
+        Ok((encoder, decoder))
     }
 
     /// Builds the model on `device`.

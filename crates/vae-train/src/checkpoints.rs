@@ -14,8 +14,9 @@ use burn::optim::lr_scheduler::LrSchedulerRecord;
 use burn::prelude::*;
 use burn::train::checkpoint::{Checkpoint, CheckpointerError};
 use sha2::{Digest, Sha256};
-use vae_model::VaeConfig;
 
+use crate::config::TrainingConfig;
+use crate::model::build_model;
 use crate::run_dir::RunDir;
 
 /// The record kinds checkpointed each epoch, in the order Burn saves them.
@@ -98,16 +99,15 @@ pub fn verify(path: &Path) -> Result<(), String> {
 }
 
 /// Checks that epoch `epoch`'s three files are present, intact and load, the model into the
-/// architecture `model` describes.
-pub fn check_epoch(run: &RunDir, model: &VaeConfig, epoch: usize) -> Result<(), String> {
+/// architecture `config` describes.
+pub fn check_epoch(run: &RunDir, config: &TrainingConfig, epoch: usize) -> Result<(), String> {
     for kind in KINDS {
         verify(&checkpoint_path(run, kind, epoch))?;
     }
     let load_error =
         |path: PathBuf, e: &dyn std::fmt::Display| format!("{} does not load: {e}", path.display());
     let path = checkpoint_path(run, "model", epoch);
-    model
-        .try_init(&Device::flex())
+    build_model(config, &Device::flex())
         .map_err(|e| e.to_string())?
         .try_load_file(&path)
         .map_err(|e| load_error(path.clone(), &e))?;
@@ -147,10 +147,10 @@ pub struct ResumePoint {
 
 /// The highest epoch whose checkpoint is complete and intact, with the reasons later ones were
 /// not; `None` if no epoch qualifies.
-pub fn last_good_epoch(run: &RunDir, model: &VaeConfig) -> (Option<usize>, Vec<String>) {
+pub fn last_good_epoch(run: &RunDir, config: &TrainingConfig) -> (Option<usize>, Vec<String>) {
     let mut skipped = Vec::new();
     for epoch in saved_epochs(run) {
-        match check_epoch(run, model, epoch) {
+        match check_epoch(run, config, epoch) {
             Ok(()) => return (Some(epoch), skipped),
             Err(reason) => skipped.push(format!("epoch {epoch}: {reason}")),
         }
@@ -194,18 +194,17 @@ mod tests {
     use super::*;
 
     /// An empty run folder in a temporary directory, and a tiny model config.
-    fn scratch_run() -> (tempfile::TempDir, RunDir, VaeConfig) {
+    fn scratch_run() -> (tempfile::TempDir, RunDir, TrainingConfig) {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::open(dir.path());
-        let config = VaeConfig::new()
-            .with_hidden_dims(vec![8])
-            .with_latent_dim(2);
+        let mut config = TrainingConfig::default();
+        config.model = config.model.with_hidden_dims(vec![8]).with_latent_dim(2);
         (dir, run, config)
     }
 
-    fn saved_model(run: &RunDir, epoch: usize, config: &VaeConfig) -> PathBuf {
+    fn saved_model(run: &RunDir, epoch: usize, config: &TrainingConfig) -> PathBuf {
         std::fs::create_dir_all(run.checkpoints()).unwrap();
-        let model = config.init(&Device::flex());
+        let model = build_model(config, &Device::flex()).unwrap();
         let path = checkpoint_path(run, "model", epoch);
         save_atomically(model.into_record(), &path).unwrap();
         path
@@ -243,7 +242,7 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(verify(&path).unwrap_err().contains("corrupt"));
         std::fs::remove_file(digest_path(&path)).unwrap();
-        let model = config.init(&Device::flex());
+        let model = build_model(&config, &Device::flex()).unwrap();
         assert!(model.try_load_file(&path).is_err());
     }
 

@@ -96,6 +96,10 @@ pub struct SampleArgs {
     /// Images per row.
     #[arg(long, default_value_t = 8)]
     pub columns: usize,
+    /// For a conditional model: draw every sample of this class (0-9). Without it, a
+    /// conditional model draws one row of --columns samples per class.
+    #[arg(long)]
+    pub label: Option<u8>,
     /// Seeds the prior samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -182,6 +186,10 @@ pub struct EvaluateArgs {
     /// Seeds the posterior samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// For a conditional model: give each image the label of another (a fixed permutation
+    /// seeded by --seed), to measure how much the condition matters.
+    #[arg(long)]
+    pub shuffled_labels: bool,
     /// Also write the figures as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

@@ -52,7 +52,13 @@ fn output(out: &Option<PathBuf>, run_dir: &Path, default: &str) -> PathBuf {
 pub fn run_sample(args: &SampleArgs) -> anyhow::Result<PathBuf> {
     let opened = open(&args.run)?;
     opened.device.seed(args.seed);
-    let grid = sample(&opened.run, args.count, args.columns, &opened.device)?;
+    let grid = sample(
+        &opened.run,
+        args.count,
+        args.columns,
+        args.label,
+        &opened.device,
+    )?;
     let path = output(&args.out, &args.run.run_dir, "samples.png");
     grid.save(&path)?;
     Ok(path)
@@ -111,6 +117,7 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         images: args.images,
         seed: args.seed,
+        shuffled_labels: args.shuffled_labels,
     })?;
     println!("{evaluation}");
     if let Some(path) = &args.json {
@@ -136,7 +143,7 @@ pub fn run_latent_plot(args: &LatentPlotArgs) -> anyhow::Result<Vec<PathBuf>> {
     let path = output(&args.out, &args.run.run_dir, "latent.png");
     draw_scatter(&scatter, &path)?;
     let mut written = vec![path];
-    if opened.run.model.latent_dim() == 2 {
+    if opened.run.model.latent_dim() == 2 && !opened.run.is_conditional() {
         let grid = manifold(&opened.run, args.grid, 3.0, &opened.device)?;
         let path = output(&args.manifold_out, &args.run.run_dir, "manifold.png");
         grid.save(&path)?;

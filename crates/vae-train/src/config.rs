@@ -6,7 +6,8 @@ use std::path::Path;
 use burn::optim::AdamConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use vae_model::VaeConfig;
+use vae_model::likelihood::{GaussianConfig, LearnedSigma};
+use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
 
 /// `torch.optim.Adam`'s default epsilon.
 pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
@@ -44,6 +45,139 @@ pub struct TrainingConfig {
     /// batch. Optional in the file (default `"stop"`).
     #[serde(default)]
     pub on_non_finite_loss: OnNonFiniteLoss,
+    /// The network pair: `{"kind": "mlp"}` (sizes from `model`, the default) or
+    /// `{"kind": "conv", "conv_channels": [32, 64], "hidden_dim": 0}`. Optional in the file.
+    #[serde(default)]
+    pub network: NetworkChoice,
+    /// The likelihood `p(x|z)`: `{"kind": "bernoulli"}` (the default),
+    /// `{"kind": "continuous-bernoulli"}` or `{"kind": "gaussian", "sigma": 0.1}` /
+    /// `{"kind": "gaussian", "learned_sigma": "shared" | "per-pixel"}`. Optional in the file.
+    #[serde(default)]
+    pub likelihood: LikelihoodChoice,
+    /// `"none"` (the default) or `"label"`: a conditional VAE given the one-hot class label.
+    /// Optional in the file.
+    #[serde(default)]
+    pub condition: ConditionChoice,
+}
+
+/// The shape of the images the data loader gives (MNIST's).
+pub const IMAGE_SHAPE: ImageShape = ImageShape {
+    channels: 1,
+    height: 28,
+    width: 28,
+};
+
+/// Classes of the labels a `"label"` condition encodes.
+pub const CLASSES: usize = 10;
+
+/// Which network pair a run trains.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NetworkChoice {
+    /// Fully connected encoder and decoder with `model.hidden_dims` (PyTorch's example).
+    #[default]
+    Mlp,
+    /// Stride-2 convolutions down and transposed convolutions up (see
+    /// [`vae_model::ConvEncoder`]); `model.hidden_dims` is not used.
+    Conv {
+        /// Output channels of each convolution, input side first.
+        conv_channels: Vec<usize>,
+        /// Width of a dense layer between the convolutions and the latent space (0: none).
+        #[serde(default)]
+        hidden_dim: usize,
+    },
+}
+
+impl NetworkChoice {
+    /// `mlp` or `conv`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Mlp => "mlp",
+            Self::Conv { .. } => "conv",
+        }
+    }
+}
+
+/// Which likelihood a run trains under.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum LikelihoodChoice {
+    /// Bernoulli on logits (PyTorch's example).
+    #[default]
+    Bernoulli,
+    /// The continuous Bernoulli (Loaiza-Ganem & Cunningham 2019).
+    ContinuousBernoulli,
+    /// A Gaussian with a fixed `sigma` or a `learned_sigma` (exactly one of them).
+    Gaussian {
+        /// A fixed standard deviation.
+        #[serde(default)]
+        sigma: Option<f64>,
+        /// `"shared"` or `"per-pixel"`: learn σ.
+        #[serde(default)]
+        learned_sigma: Option<SigmaChoice>,
+        /// The floor of a learned σ.
+        #[serde(default = "default_min_sigma")]
+        min_sigma: f64,
+    },
+}
+
+fn default_min_sigma() -> f64 {
+    1e-3
+}
+
+/// What a learned Gaussian σ covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigmaChoice {
+    /// One σ for all pixels.
+    Shared,
+    /// One σ per pixel.
+    PerPixel,
+}
+
+impl LikelihoodChoice {
+    /// The model crate's config for this choice.
+    pub fn to_config(&self) -> LikelihoodConfig {
+        match self {
+            Self::Bernoulli => LikelihoodConfig::Bernoulli,
+            Self::ContinuousBernoulli => LikelihoodConfig::ContinuousBernoulli,
+            Self::Gaussian {
+                sigma,
+                learned_sigma,
+                min_sigma,
+            } => LikelihoodConfig::Gaussian(
+                GaussianConfig::new()
+                    .with_sigma(*sigma)
+                    .with_learned_sigma(learned_sigma.map(|s| match s {
+                        SigmaChoice::Shared => LearnedSigma::Shared,
+                        SigmaChoice::PerPixel => LearnedSigma::PerElement,
+                    }))
+                    .with_min_sigma(*min_sigma)
+                    .with_initial_sigma(1.0_f64.max(*min_sigma)),
+            ),
+        }
+    }
+}
+
+/// What a run's model is conditioned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConditionChoice {
+    /// Nothing: a plain VAE.
+    #[default]
+    None,
+    /// The one-hot class label, given to encoder and decoder (a conditional VAE).
+    Label,
+}
+
+impl ConditionChoice {
+    /// Width of the condition vector (0 for none).
+    pub fn dim(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Label => CLASSES,
+        }
+    }
 }
 
 /// What `vae train` does after a step with a NaN or infinite loss (never applied either way).
@@ -80,6 +214,9 @@ impl Default for TrainingConfig {
             train_images: None,
             valid_images: None,
             on_non_finite_loss: OnNonFiniteLoss::Stop,
+            network: NetworkChoice::Mlp,
+            likelihood: LikelihoodChoice::Bernoulli,
+            condition: ConditionChoice::None,
         }
     }
 }
@@ -119,6 +256,7 @@ impl TrainingConfig {
     /// Checks every rule; the message names the field, the value and the rule.
     pub fn validate(&self) -> Result<(), String> {
         self.model.validate().map_err(|e| format!("model: {e}"))?;
+        self.validate_parts()?;
         self.validate_optimizer()?;
         let positive = [
             ("num_epochs", self.num_epochs),
@@ -146,6 +284,52 @@ impl TrainingConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The network and likelihood choices, and how they fit the data.
+    fn validate_parts(&self) -> Result<(), String> {
+        if let NetworkChoice::Conv {
+            conv_channels,
+            hidden_dim,
+        } = &self.network
+        {
+            if self.model.input_dim != IMAGE_SHAPE.elements() {
+                return Err(format!(
+                    "`network` is conv, which needs images of a known size: the data is {}x{}x{} \
+                     = {} values per image, but `model.input_dim` is {}. Set `model.input_dim` \
+                     to {} or use {{\"kind\": \"mlp\"}}",
+                    IMAGE_SHAPE.channels,
+                    IMAGE_SHAPE.height,
+                    IMAGE_SHAPE.width,
+                    IMAGE_SHAPE.elements(),
+                    self.model.input_dim,
+                    IMAGE_SHAPE.elements()
+                ));
+            }
+            if !self.model.hidden_dims.is_empty() {
+                return Err(format!(
+                    "`model.hidden_dims` is {:?}, but it sizes the mlp network and `network` is \
+                     conv: set it to [] (the conv network's dense layer is `network.hidden_dim`)",
+                    self.model.hidden_dims
+                ));
+            }
+            ConvEncoderConfig::new(IMAGE_SHAPE, self.model.latent_dim)
+                .with_conv_channels(conv_channels.clone())
+                .with_hidden_dim(*hidden_dim)
+                .validate()
+                .map_err(|e| format!("network: {e}"))?;
+        } else if self.model.input_dim != IMAGE_SHAPE.elements() {
+            return Err(format!(
+                "`model.input_dim` is {}, but the images have {} pixels (28x28): set it to {}",
+                self.model.input_dim,
+                IMAGE_SHAPE.elements(),
+                IMAGE_SHAPE.elements()
+            ));
+        }
+        self.likelihood
+            .to_config()
+            .validate()
+            .map_err(|e| format!("likelihood: {e}"))
     }
 
     /// Adam's fields are private to Burn: read them back from their serialized form.
@@ -208,6 +392,78 @@ mod tests {
         let config = TrainingConfig::from_json(&text).unwrap();
         assert_eq!(config.model.hidden_dims, vec![400]);
         assert_eq!(config.batch_size, 128);
+    }
+
+    #[test]
+    fn a_config_from_before_the_choices_loads_as_the_mlp_bernoulli_vae() {
+        let mut old = json();
+        for key in ["network", "likelihood", "condition"] {
+            old.as_object_mut().unwrap().remove(key);
+        }
+        let config = TrainingConfig::from_json(&old.to_string()).unwrap();
+        assert_eq!(config.network, NetworkChoice::Mlp);
+        assert_eq!(config.likelihood, LikelihoodChoice::Bernoulli);
+        assert_eq!(config.condition, ConditionChoice::None);
+    }
+
+    #[test]
+    fn the_choices_load_and_inconsistent_ones_name_the_field_and_the_fix() {
+        let with = |edit: &dyn Fn(&mut Value)| {
+            let mut config = json();
+            edit(&mut config);
+            TrainingConfig::from_json(&config.to_string())
+        };
+        let conv = serde_json::json!({"kind": "conv", "conv_channels": [32, 64]});
+        let ok = with(&|c| {
+            c["network"] = conv.clone();
+            c["model"]["hidden_dims"] = serde_json::json!([]);
+            c["likelihood"] = serde_json::json!({"kind": "gaussian", "learned_sigma": "per-pixel"});
+            c["condition"] = "label".into();
+        })
+        .unwrap();
+        assert_eq!(ok.condition.dim(), CLASSES);
+        type Case<'a> = (&'a dyn Fn(&mut Value), &'a str);
+        let cases: [Case; 7] = [
+            (
+                &|c| {
+                    c["network"] = conv.clone();
+                    c["model"]["hidden_dims"] = serde_json::json!([]);
+                    c["model"]["input_dim"] = 100.into();
+                },
+                "`model.input_dim` to 784",
+            ),
+            (&|c| c["network"] = conv.clone(), "set it to []"),
+            (
+                &|c| {
+                    c["network"] = serde_json::json!({"kind": "conv", "conv_channels": [8, 0]});
+                    c["model"]["hidden_dims"] = serde_json::json!([]);
+                },
+                "conv_channels[1]",
+            ),
+            (
+                &|c| c["network"] = serde_json::json!({"kind": "transformer"}),
+                "unknown variant `transformer`",
+            ),
+            (
+                &|c| c["likelihood"] = serde_json::json!({"kind": "gaussian", "sigma": 0.1, "learned_sigma": "shared"}),
+                "keep one",
+            ),
+            (
+                &|c| c["likelihood"] = serde_json::json!({"kind": "gaussian"}),
+                "either a fixed `sigma`",
+            ),
+            (
+                &|c| c["condition"] = "digit".into(),
+                "unknown variant `digit`",
+            ),
+        ];
+        for (edit, expected) in cases {
+            let error = with(edit).unwrap_err();
+            assert!(
+                error.contains(expected),
+                "expected `{expected}` in: {error}"
+            );
+        }
     }
 
     #[test]

@@ -11,18 +11,22 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
-use vae_model::{Vae, VaeConfig, VaeError};
+use vae_model::VaeError;
 
-use crate::batcher::MnistBatcher;
+use crate::batcher::{MnistBatcher, one_hot};
 use crate::checkpoints::save_atomically;
+use crate::config::{CLASSES, TrainingConfig};
 use crate::images::save_grid;
 use crate::mnist::{IMAGE_PIXELS, MnistData};
+use crate::model::{CliVae, build_model};
 use crate::run_dir::RunDir;
 
 /// Test images shown over their reconstructions.
 pub const RECONSTRUCTION_COUNT: usize = 8;
 /// Prior samples per grid (8 x 8).
 pub const SAMPLE_COUNT: usize = 64;
+/// Prior samples per class row in a conditional model's grid (10 rows, one per class).
+pub const SAMPLES_PER_CLASS: usize = 8;
 /// Each MNIST pixel is drawn as a block this wide.
 const SCALE: u32 = 2;
 
@@ -35,35 +39,51 @@ const SCALE: u32 = 2;
 pub struct PictureInputs {
     /// The first test images, `[8, 784]` intensities.
     pub test_images: TensorData,
-    /// Latent codes drawn once from the prior, `[64, latent_dim]`.
+    /// The labels of `test_images`.
+    pub test_labels: Vec<u8>,
+    /// Latent codes drawn once from the prior, `[64, latent_dim]` (`[80, latent_dim]` for a
+    /// conditional model: 8 per class).
     pub prior_codes: TensorData,
+    /// For a conditional model, the class of each prior code (one row per class).
+    pub prior_labels: Option<Vec<u8>>,
     /// A model with every parameter initialized, on the Flex CPU device.
-    template: Vae,
+    template: CliVae,
 }
 
 impl PictureInputs {
     /// Takes the first test images and draws the prior codes and the template model on the
     /// Flex CPU device, seeded with `seed`.
-    pub fn new(test: &MnistData, config: &VaeConfig, seed: u64) -> Result<Self, VaeError> {
+    pub fn new(test: &MnistData, config: &TrainingConfig, seed: u64) -> Result<Self, VaeError> {
         let device = Device::flex();
         device.seed(seed);
         let count = RECONSTRUCTION_COUNT.min(burn::data::dataset::Dataset::len(test));
         let images = MnistBatcher::images((0..count).map(|i| test.pixels(i)), &device);
+        let test_labels = test.labels()[..count].to_vec();
+        let conditional = config.condition.dim() > 0;
+        let prior_labels = conditional.then(|| {
+            (0..CLASSES * SAMPLES_PER_CLASS)
+                .map(|i| (i / SAMPLES_PER_CLASS) as u8)
+                .collect::<Vec<u8>>()
+        });
+        let codes = prior_labels.as_ref().map_or(SAMPLE_COUNT, Vec::len);
         let prior_codes = Tensor::<2>::random(
-            [SAMPLE_COUNT, config.latent_dim],
+            [codes, config.model.latent_dim],
             Distribution::Normal(0.0, 1.0),
             &device,
         )
         .into_data();
-        let template = config.try_init(&device)?;
+        let template = build_model(config, &device)?;
         // Touch every parameter now, so that none is initialized (randomly) later.
-        let posterior = template.encode(images.clone(), None);
+        let condition = conditional.then(|| one_hot(&test_labels, CLASSES, &device));
+        let posterior = template.encode(images.clone(), condition.clone());
         let _ = template
-            .decode(posterior.mean + posterior.log_var, None)
+            .decode(posterior.mean + posterior.log_var, condition)
             .into_data();
         Ok(Self {
             test_images: images.into_data(),
+            test_labels,
             prior_codes,
+            prior_labels,
             template,
         })
     }
@@ -77,9 +97,18 @@ impl PictureInputs {
             .try_load_file(record_path)
             .map_err(|e| format!("cannot reload {}: {e}", record_path.display()))?;
         let inputs = Tensor::<2>::from_data(self.test_images.clone(), &device);
-        let reconstructions = model.reconstruct(inputs.clone(), None);
+        let conditional = self.prior_labels.is_some();
+        let condition = conditional.then(|| one_hot(&self.test_labels, CLASSES, &device));
+        let reconstructions = model.reconstruct(inputs.clone(), condition);
         let pair = Tensor::cat(vec![inputs, reconstructions], 0); // [16, 784]
-        let samples = model.decode_mean(Tensor::from_data(self.prior_codes.clone(), &device), None);
+        let prior_condition = self
+            .prior_labels
+            .as_ref()
+            .map(|labels| one_hot(labels, CLASSES, &device));
+        let samples = model.decode_mean(
+            Tensor::from_data(self.prior_codes.clone(), &device),
+            prior_condition,
+        );
         let to_vec = |t: Tensor<2>| {
             t.into_data()
                 .try_to_vec::<f32>()

@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::batcher::MnistBatcher;
 use crate::mnist::{MnistData, Split};
 use crate::trained_run::TrainedRun;
+use vae_model::Likelihood;
 
 /// Threshold on the variance (over the test set) of a dimension's posterior mean above which the
 /// dimension counts as active (Burda, Grosse & Salakhutdinov 2016, §5.2).
@@ -36,6 +37,9 @@ pub struct EvaluateOptions {
     pub images: Option<usize>,
     /// Seeds the posterior samples.
     pub seed: u64,
+    /// For a conditional model: give each image another image's label (a permutation seeded
+    /// by `seed`).
+    pub shuffled_labels: bool,
 }
 
 /// The figures `vae evaluate` prints and writes as JSON.
@@ -43,6 +47,10 @@ pub struct EvaluateOptions {
 pub struct Evaluation {
     /// What the likelihood is over.
     pub data: String,
+    /// The likelihood the figures are under (not comparable across likelihoods).
+    pub likelihood: String,
+    /// The condition the images were given: `none`, `true labels` or `shuffled labels`.
+    pub condition: String,
     /// Test images evaluated.
     pub images: usize,
     /// Importance samples per image.
@@ -102,6 +110,15 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
         test = test.truncate(count);
     }
     let count = test.labels().len();
+    if options.shuffled_labels && !run.is_conditional() {
+        bail!("--shuffled-labels needs a conditional model (\"condition\": \"label\")");
+    }
+    let mut labels = test.labels().to_vec();
+    if options.shuffled_labels {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        labels.shuffle(&mut rand::rngs::StdRng::seed_from_u64(options.seed));
+    }
     let latent_dim = run.model.latent_dim();
     device.seed(options.seed);
     let start = Instant::now();
@@ -112,13 +129,19 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     for first in (0..count).step_by(options.batch_size) {
         let last = (first + options.batch_size).min(count);
         let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), &device);
-        elbo.extend(to_f64(run.model.loss(x.clone(), None).loss)?);
+        let c = run.condition(&labels[first..last], &device);
+        elbo.extend(to_f64(run.model.loss(x.clone(), c.clone()).loss)?);
         iw.extend(to_f64(
             run.model
-                .importance_weighted_log_likelihood(x.clone(), None, options.samples, options.chunk)
+                .importance_weighted_log_likelihood(
+                    x.clone(),
+                    c.clone(),
+                    options.samples,
+                    options.chunk,
+                )
                 .neg(),
         )?);
-        let posterior = run.model.encode(x, None);
+        let posterior = run.model.encode(x, c);
         let kl = posterior
             .kl_to_standard_normal_per_dim()
             .sum_dim(0)
@@ -140,9 +163,14 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     let (negative_elbo, negative_elbo_stderr) = mean_and_stderr(&elbo);
     let (iw_nll, iw_nll_stderr) = mean_and_stderr(&iw);
     Ok(Evaluation {
-        data: "MNIST test set, continuous pixels in [0, 1] under the Bernoulli decoder \
-               (the quantity PyTorch's examples/vae reports; not binarized MNIST)"
-            .into(),
+        data: "MNIST test set, continuous pixels in [0, 1] (not binarized MNIST)".into(),
+        likelihood: run.model.likelihood.describe(),
+        condition: match (run.is_conditional(), options.shuffled_labels) {
+            (false, _) => "none",
+            (true, false) => "true labels",
+            (true, true) => "shuffled labels",
+        }
+        .into(),
         images: count,
         samples: options.samples,
         negative_elbo,
@@ -163,6 +191,11 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
 impl std::fmt::Display for Evaluation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "data: {}", self.data)?;
+        writeln!(
+            f,
+            "likelihood: {} (figures under another likelihood are not comparable); condition: {}",
+            self.likelihood, self.condition
+        )?;
         writeln!(
             f,
             "images: {}, importance samples: {}, backend: {}",

@@ -17,6 +17,7 @@ pub mod evaluate;
 pub mod images;
 pub mod interrupt;
 pub mod mnist;
+pub mod model;
 pub mod pictures;
 pub mod plots;
 pub mod renderer;

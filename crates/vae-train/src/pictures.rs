@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use burn::prelude::*;
 
 use crate::batcher::MnistBatcher;
+use crate::config::CLASSES;
 use crate::images::save_grid;
 use crate::mnist::{IMAGE_PIXELS, MnistData};
 use crate::trained_run::TrainedRun;
@@ -73,17 +74,37 @@ fn test_images(test: &MnistData, indices: &[usize], device: &Device) -> anyhow::
     ))
 }
 
-/// `count` images decoded from prior samples, `columns` per row.
+/// `count` images decoded from prior samples, `columns` per row. A conditional model draws
+/// them all of class `label`, or without a label one row of `columns` per class.
 pub fn sample(
     run: &TrainedRun,
     count: usize,
     columns: usize,
+    label: Option<u8>,
     device: &Device,
 ) -> anyhow::Result<Grid> {
     if count == 0 || columns == 0 {
         bail!("--count and --columns must be at least 1");
     }
-    Grid::from_tensor(run.model.generate(count, None, device), columns)
+    let labels: Vec<u8> = match (run.is_conditional(), label) {
+        (false, None) => {
+            return Grid::from_tensor(run.model.generate(count, None, device), columns);
+        }
+        (false, Some(_)) => bail!(
+            "--label needs a conditional model, but this run's config has \"condition\": \"none\"; \
+             train one with \"condition\": \"label\" (configs/mnist-cvae.json)"
+        ),
+        (true, Some(label)) if usize::from(label) >= CLASSES => bail!(
+            "--label {label} is out of range: the classes are 0..={}",
+            CLASSES - 1
+        ),
+        (true, Some(label)) => vec![label; count],
+        (true, None) => (0..CLASSES * columns)
+            .map(|i| (i / columns) as u8)
+            .collect(),
+    };
+    let condition = run.condition(&labels, device);
+    Grid::from_tensor(run.model.generate(labels.len(), condition, device), columns)
 }
 
 /// The test images at `indices` (first row) over their reconstructions from the posterior mean.
@@ -97,7 +118,8 @@ pub fn reconstruct(
         bail!("no test images chosen: give --indices or --count");
     }
     let inputs = test_images(test, indices, device)?;
-    let reconstructions = run.model.reconstruct(inputs.clone(), None);
+    let condition = run.condition(&labels_of(test, indices), device);
+    let reconstructions = run.model.reconstruct(inputs.clone(), condition);
     Grid::from_tensor(Tensor::cat(vec![inputs, reconstructions], 0), indices.len())
 }
 
@@ -116,13 +138,17 @@ pub fn interpolate(
     let mut rows = Vec::with_capacity(pairs.len());
     for &(a, b) in pairs {
         let ends = test_images(test, &[a, b], device)?;
-        let means = run.model.encode(ends, None).mean; // [2, latent]
-        let start = means.clone().narrow(0, 0, 1);
-        let end = means.narrow(0, 1, 1);
+        let condition = run.condition(&labels_of(test, &[a, b]), device); // [2, classes]
+        let means = run.model.encode(ends, condition.clone()).mean; // [2, latent]
         let weights: Vec<f32> = (0..steps).map(|i| i as f32 / (steps - 1) as f32).collect();
         let t = Tensor::<1>::from_floats(weights.as_slice(), device).reshape([steps, 1]);
-        let line = start.clone() + (end - start) * t; // [steps, latent]
-        rows.push(run.model.decode_mean(line, None));
+        let line = |ends: Tensor<2>| {
+            let start = ends.clone().narrow(0, 0, 1);
+            let end = ends.narrow(0, 1, 1);
+            start.clone() + (end - start) * t.clone() // [steps, width]
+        };
+        // A conditional model's condition moves along the line with the code.
+        rows.push(run.model.decode_mean(line(means), condition.map(line)));
     }
     Grid::from_tensor(Tensor::cat(rows, 0), steps)
 }
@@ -142,9 +168,10 @@ pub fn traverse(
         bail!("--steps must be >= 2 and --range a positive number");
     }
     let order = dimensions_by_kl(run, test, device)?;
+    let condition = run.condition(&labels_of(test, &[index]), device);
     let center = run
         .model
-        .encode(test_images(test, &[index], device)?, None)
+        .encode(test_images(test, &[index], device)?, condition.clone())
         .mean; // [1, latent]
     let offsets: Vec<f32> = (0..steps)
         .map(|i| -range + 2.0 * range * i as f32 / (steps - 1) as f32)
@@ -152,8 +179,10 @@ pub fn traverse(
     let rows = order
         .iter()
         .map(|&dim| {
-            run.model
-                .decode_mean(traversal_codes(center.clone(), dim, &offsets), None)
+            run.model.decode_mean(
+                traversal_codes(center.clone(), dim, &offsets),
+                condition.clone().map(|c| c.expand([steps, CLASSES])),
+            )
         })
         .collect();
     Ok((Grid::from_tensor(Tensor::cat(rows, 0), steps)?, order))
@@ -176,6 +205,9 @@ pub fn manifold(
     if size < 2 {
         bail!("--grid must be at least 2");
     }
+    if run.is_conditional() {
+        bail!("the manifold picture is drawn for unconditional models only");
+    }
     let at = |i: usize| -range + 2.0 * range * i as f32 / (size - 1) as f32;
     let codes: Vec<f32> = (0..size)
         .flat_map(|row| (0..size).flat_map(move |col| [at(col), at(size - 1 - row)]))
@@ -195,9 +227,10 @@ pub fn posterior_means(
     for first in (0..count).step_by(1000) {
         let last = (first + 1000).min(count);
         let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), device);
+        let condition = run.condition(&test.labels()[first..last], device);
         let batch = run
             .model
-            .encode(x, None)
+            .encode(x, condition)
             .mean
             .into_data()
             .try_to_vec::<f32>()
@@ -232,9 +265,10 @@ pub fn dimensions_by_kl(
 ) -> anyhow::Result<Vec<usize>> {
     let count = test.labels().len().min(2000);
     let x = MnistBatcher::images((0..count).map(|i| test.pixels(i)), device);
+    let condition = run.condition(&test.labels()[..count], device);
     let kl = run
         .model
-        .encode(x, None)
+        .encode(x, condition)
         .kl_to_standard_normal_per_dim()
         .mean_dim(0)
         .squeeze_dim::<1>(0)
@@ -244,6 +278,11 @@ pub fn dimensions_by_kl(
     let mut order: Vec<usize> = (0..kl.len()).collect();
     order.sort_by(|&a, &b| kl[b].total_cmp(&kl[a]));
     Ok(order)
+}
+
+/// The labels of the test images at `indices` (checked by [`test_images`] first).
+fn labels_of(test: &MnistData, indices: &[usize]) -> Vec<u8> {
+    indices.iter().map(|&i| test.labels()[i]).collect()
 }
 
 /// `count` distinct test indices drawn with `seed` (for `reconstruct` without `--indices`).

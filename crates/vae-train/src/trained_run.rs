@@ -6,9 +6,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::prelude::*;
-use vae_model::Vae;
 
-use crate::config::TrainingConfig;
+use crate::config::{CLASSES, TrainingConfig};
+use crate::model::{CliVae, build_model};
 use crate::run_dir::RunDir;
 
 /// A trained model and the config it was trained with.
@@ -16,10 +16,21 @@ pub struct TrainedRun {
     /// The run's `config.json`.
     pub config: TrainingConfig,
     /// The run's `model.bpk`, on the requested device.
-    pub model: Vae,
+    pub model: CliVae,
 }
 
 impl TrainedRun {
+    /// Whether the model takes a condition (the class label).
+    pub fn is_conditional(&self) -> bool {
+        self.config.condition.dim() > 0
+    }
+
+    /// One-hot conditions for `labels`, or `None` for an unconditional model.
+    pub fn condition(&self, labels: &[u8], device: &Device) -> Option<Tensor<2>> {
+        self.is_conditional()
+            .then(|| crate::batcher::one_hot(labels, CLASSES, device))
+    }
+
     /// Loads `run_dir/config.json` and `run_dir/model.bpk` onto `device`.
     pub fn open(run_dir: &Path, device: &Device) -> anyhow::Result<Self> {
         let run = RunDir::open(run_dir);
@@ -43,17 +54,19 @@ impl TrainedRun {
                 "{reason}. Copy the last checkpoint (checkpoint/model-N.bpk) to model.bpk, or train again"
             )
         })?;
-        let model = config
-            .model
-            .try_init(device)?
+        let model = build_model(&config, device)?
             .try_load_file(run.model())
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| {
                 format!(
-                    "{} does not match the model described by {} (was one of them replaced?). \
-                     Use the config.json the model was trained with",
+                    "{} does not match the model described by {} (network `{}`, likelihood `{}`, \
+                     condition `{:?}`; was one of them replaced?). Use the config.json the model \
+                     was trained with",
                     run.model().display(),
-                    run.config().display()
+                    run.config().display(),
+                    config.network.name(),
+                    config.likelihood.to_config().name(),
+                    config.condition
                 )
             })?;
         Ok(Self { config, model })

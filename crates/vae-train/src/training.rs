@@ -19,6 +19,7 @@ use crate::config::TrainingConfig;
 use crate::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
 use crate::interrupt::{INTERRUPTED, SignalStop};
 use crate::mnist::{MnistData, Split};
+use crate::model::build_model;
 use crate::renderer::{DIVERGED, EarlyEndSlot, RunRenderer};
 use crate::resumable_loader::ResumableLoader;
 use crate::run_dir::RunDir;
@@ -126,7 +127,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
             .validate()
             .map_err(|reason| anyhow::anyhow!("invalid --epochs: {reason}"))?;
     }
-    let (done, skipped) = last_good_epoch(&run, &config.model);
+    let (done, skipped) = last_good_epoch(&run, &config);
     for reason in &skipped {
         eprintln!("warning: passing over the checkpoint of {reason}");
     }
@@ -148,9 +149,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
         if crate::checkpoints::verify(&run.model()).is_err() {
             // Stopped after its last checkpoint but before `model.bpk` was written: finish it.
             let checkpoint = crate::checkpoints::checkpoint_path(&run, "model", done);
-            let model = config
-                .model
-                .try_init(&Device::flex())?
+            let model = build_model(&config, &Device::flex())?
                 .try_load_file(&checkpoint)
                 .map_err(|e| anyhow::anyhow!("cannot load {}: {e}", checkpoint.display()))?;
             save_atomically(model.into_record(), &run.model())
@@ -260,16 +259,16 @@ fn fit(
     plain: bool,
 ) -> anyhow::Result<()> {
     // Picture inputs first (on the CPU device that draws them), then seed training.
-    let pictures = PictureInputs::new(&valid_data, &config.model, config.seed.wrapping_add(1))?;
+    let pictures = PictureInputs::new(&valid_data, config, config.seed.wrapping_add(1))?;
     device.seed(config.seed);
     let guard = StepGuard::new(config.on_non_finite_loss.into());
-    let model = TrainingVae::new(config.model.try_init(&device.clone().autodiff())?)
+    let model = TrainingVae::new(build_model(config, &device.clone().autodiff())?)
         .with_step_guard(guard.clone())
         // One fused pass for the reconstruction term on flex; it measured slower on ndarray
         // and would copy to the host every step on a GPU (README, "Speed").
         .with_host_reconstruction(backend == Backend::Flex);
 
-    let loader_train = DataLoaderBuilder::new(MnistBatcher)
+    let loader_train = DataLoaderBuilder::new(MnistBatcher::new(config.condition.dim()))
         .batch_size(config.batch_size)
         .shuffle(config.seed)
         .num_workers(config.num_workers)
@@ -281,7 +280,7 @@ fn fit(
         config.seed,
         done,
     ));
-    let loader_valid = DataLoaderBuilder::new(MnistBatcher)
+    let loader_valid = DataLoaderBuilder::new(MnistBatcher::new(config.condition.dim()))
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
         .set_device(device.clone())

@@ -350,3 +350,105 @@ fn a_two_dimensional_latent_space_also_gets_the_manifold_picture() {
     assert_eq!((width, height), (5 * TILE + 2, 5 * TILE + 2));
     assert!(std > 10.0, "the manifold looks blank");
 }
+
+/// A label-conditioned convolutional VAE trains on real MNIST, draws a chosen class and a
+/// class grid, and refuses a label outside the classes; its record does not open under an
+/// MLP config, with an error naming the mismatch and nothing destroyed.
+#[test]
+fn a_conditional_conv_vae_samples_chosen_classes_and_names_bad_labels() {
+    let (_dir, run_dir) = train_smoke(|text| {
+        let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        config["model"]["hidden_dims"] = serde_json::json!([]);
+        config["network"] = serde_json::json!({"kind": "conv", "conv_channels": [8, 16]});
+        config["condition"] = "label".into();
+        config.to_string()
+    });
+    let run = run_dir.to_str().unwrap();
+    let csv = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
+    let valid: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        valid[1] < valid[0],
+        "the conv CVAE's loss did not fall: {csv}"
+    );
+
+    let out = run_dir.join("sevens.png");
+    succeed(&[
+        "sample",
+        "--run-dir",
+        run,
+        "--label",
+        "7",
+        "--count",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (width, height, spread) = picture(&out);
+    assert_eq!((width, height), (8 * TILE + 2, TILE + 2));
+    assert!(spread > 5.0, "blank samples");
+    let grid = run_dir.join("classes.png");
+    succeed(&[
+        "sample",
+        "--run-dir",
+        run,
+        "--columns",
+        "6",
+        "--out",
+        grid.to_str().unwrap(),
+    ]);
+    assert_eq!(picture(&grid).1, 10 * TILE + 2, "one row per class");
+    let error = fail(&["sample", "--run-dir", run, "--label", "10"]);
+    assert!(
+        error.contains("--label 10") && error.contains("0..=9"),
+        "{error}"
+    );
+
+    let report = succeed(&[
+        "evaluate",
+        "--run-dir",
+        run,
+        "--data-dir",
+        mnist_dir().to_str().unwrap(),
+        "--samples",
+        "4",
+        "--images",
+        "64",
+        "--shuffled-labels",
+    ]);
+    assert!(
+        report.contains("likelihood: bernoulli") && report.contains("shuffled labels"),
+        "{report}"
+    );
+
+    // The same record under an MLP config: refused, naming the network; nothing is changed.
+    let model_before = std::fs::read(run_dir.join("model.bpk")).unwrap();
+    let config_path = run_dir.join("config.json");
+    let original = std::fs::read_to_string(&config_path).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_str(&original).unwrap();
+    edited["network"] = serde_json::json!({"kind": "mlp"});
+    edited["model"]["hidden_dims"] = serde_json::json!([64]);
+    std::fs::write(&config_path, edited.to_string()).unwrap();
+    let error = fail(&["sample", "--run-dir", run]);
+    assert!(
+        error.contains("network `mlp`") && error.contains("config.json"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(run_dir.join("model.bpk")).unwrap(),
+        model_before
+    );
+}
+
+#[test]
+fn a_label_for_an_unconditional_model_is_refused_with_the_fix() {
+    let run = trained_run().to_str().unwrap();
+    let error = fail(&["sample", "--run-dir", run, "--label", "3"]);
+    assert!(
+        error.contains("conditional") && error.contains("mnist-cvae.json"),
+        "{error}"
+    );
+}

@@ -34,6 +34,15 @@ impl LikelihoodConfig {
         }
     }
 
+    /// `bernoulli`, `continuous-bernoulli` or `gaussian`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Bernoulli => "bernoulli",
+            Self::ContinuousBernoulli => "continuous-bernoulli",
+            Self::Gaussian(_) => "gaussian",
+        }
+    }
+
     /// Builds the likelihood for examples of `elements` values each.
     pub fn try_init(&self, elements: usize, device: &Device) -> Result<AnyLikelihood, VaeError> {
         Ok(match self {

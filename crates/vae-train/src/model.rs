@@ -1,0 +1,158 @@
+//! The model a config describes ([`build_model`]), and the networks it may choose, as one type each ([`AnyEncoder`], [`AnyDecoder`]), so that
+//! the `Learner`, the checkpoints and the inspection commands serve every model with one
+//! [`CliVae`] type.
+//!
+//! Unlike a derived enum module, these enums are transparent to records: an MLP's parameters
+//! keep the paths `encoder.body.layers.0.weight`, ..., so run folders written before networks
+//! could be chosen load unchanged. A record of one network kind does not load into the other
+//! (its paths differ), which the inspection commands report as a mismatch with `config.json`.
+
+use std::fmt;
+
+use burn::module::{
+    Content, Devices, Module, ModuleDisplay, ModuleDisplayDefault, ModuleMapper, ModuleVisitor,
+};
+use burn::prelude::*;
+use vae_model::likelihood::AnyLikelihood;
+use vae_model::{
+    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, Decoder, DiagonalGaussian,
+    Encoder, MlpDecoder, MlpEncoder, Vae, VaeError,
+};
+
+use crate::config::{IMAGE_SHAPE, NetworkChoice, TrainingConfig};
+
+/// The VAE the `vae` command trains and opens: any shipped network pair and likelihood.
+pub type CliVae = Vae<AnyEncoder, AnyDecoder, AnyLikelihood>;
+
+/// The encoder a config chose.
+#[derive(Debug, Clone)]
+pub enum AnyEncoder {
+    /// The fully connected encoder.
+    Mlp(MlpEncoder),
+    /// The convolutional encoder.
+    Conv(ConvEncoder),
+}
+
+/// The decoder a config chose.
+#[derive(Debug, Clone)]
+pub enum AnyDecoder {
+    /// The fully connected decoder.
+    Mlp(MlpDecoder),
+    /// The convolutional decoder.
+    Conv(ConvDecoder),
+}
+
+impl Encoder for AnyEncoder {
+    fn encode(&self, x: Tensor<2>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
+        match self {
+            Self::Mlp(m) => m.encode(x, condition),
+            Self::Conv(m) => Encoder::<2>::encode(m, x, condition),
+        }
+    }
+}
+
+impl Decoder for AnyDecoder {
+    fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<2> {
+        match self {
+            Self::Mlp(m) => m.decode(z, condition),
+            Self::Conv(m) => Decoder::<2>::decode(m, z, condition),
+        }
+    }
+}
+
+/// `Module` for an enum of modules, forwarding to the variant without entering a sub-module,
+/// so that parameter paths are the variant's own.
+macro_rules! transparent_enum_module {
+    ($name:ident { $($variant:ident),+ }) => {
+        impl Module for $name {
+            fn collect_devices(&self, devices: Devices) -> Devices {
+                match self { $(Self::$variant(m) => m.collect_devices(devices)),+ }
+            }
+            fn fork(self, device: &Device) -> Self {
+                match self { $(Self::$variant(m) => Self::$variant(m.fork(device))),+ }
+            }
+            fn to_device(self, device: &Device) -> Self {
+                match self { $(Self::$variant(m) => Self::$variant(m.to_device(device))),+ }
+            }
+            fn train(self) -> Self {
+                match self { $(Self::$variant(m) => Self::$variant(m.train())),+ }
+            }
+            fn valid(&self) -> Self {
+                match self { $(Self::$variant(m) => Self::$variant(m.valid())),+ }
+            }
+            fn materialize(self) -> Self {
+                match self { $(Self::$variant(m) => Self::$variant(m.materialize())),+ }
+            }
+            fn num_params(&self) -> usize {
+                match self { $(Self::$variant(m) => Module::num_params(m)),+ }
+            }
+            fn visit<V: ModuleVisitor>(&self, visitor: &mut V) {
+                match self { $(Self::$variant(m) => m.visit(visitor)),+ }
+            }
+            fn map<M: ModuleMapper>(self, mapper: &mut M) -> Self {
+                match self { $(Self::$variant(m) => Self::$variant(m.map(mapper))),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.format(Default::default()))
+            }
+        }
+
+        impl ModuleDisplayDefault for $name {
+            fn content(&self, content: Content) -> Option<Content> {
+                match self { $(Self::$variant(m) => m.content(content)),+ }
+            }
+            fn num_params(&self) -> usize {
+                Module::num_params(self)
+            }
+        }
+
+        impl ModuleDisplay for $name {}
+    };
+}
+
+transparent_enum_module!(AnyEncoder { Mlp, Conv });
+transparent_enum_module!(AnyDecoder { Mlp, Conv });
+
+/// Builds the model `config` describes on `device`: its network pair, likelihood and
+/// condition. The MLP with the Bernoulli likelihood and no condition is exactly
+/// [`VaeConfig::try_init`](vae_model::VaeConfig::try_init)'s model, with the same weights for
+/// a seed.
+pub fn build_model(config: &TrainingConfig, device: &Device) -> Result<CliVae, VaeError> {
+    let model = &config.model;
+    model.validate()?;
+    let condition_dim = config.condition.dim();
+    let (encoder, decoder) = match &config.network {
+        NetworkChoice::Mlp => {
+            let (encoder, decoder) = model.try_init_networks(condition_dim, device)?;
+            (AnyEncoder::Mlp(encoder), AnyDecoder::Mlp(decoder))
+        }
+        NetworkChoice::Conv {
+            conv_channels,
+            hidden_dim,
+        } => {
+            let encoder = ConvEncoderConfig::new(IMAGE_SHAPE, model.latent_dim)
+                .with_conv_channels(conv_channels.clone())
+                .with_hidden_dim(*hidden_dim)
+                .with_activation(model.activation.clone())
+                .with_condition_dim(condition_dim)
+                .try_init(device)?;
+            let decoder = ConvDecoderConfig::new(IMAGE_SHAPE, model.latent_dim)
+                .with_conv_channels(conv_channels.clone())
+                .with_hidden_dim(*hidden_dim)
+                .with_activation(model.activation.clone())
+                .with_condition_dim(condition_dim)
+                .try_init(device)?;
+            (AnyEncoder::Conv(encoder), AnyDecoder::Conv(decoder))
+        }
+    };
+    let likelihood = config
+        .likelihood
+        .to_config()
+        .try_init(IMAGE_SHAPE.elements(), device)?;
+    Ok(Vae::new(encoder, decoder, likelihood, model.latent_dim)
+        .with_beta(model.beta)
+        .with_condition_dim(condition_dim))
+}
