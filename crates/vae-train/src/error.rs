@@ -34,50 +34,8 @@ pub enum ConfigError {
     Override(String),
 }
 
-/// MNIST files that are missing, damaged or not MNIST.
-#[derive(Debug, Error)]
-pub enum DataError {
-    /// Neither a local folder nor the download gave the data.
-    #[error(
-        "MNIST is not available: {reason}. Either point the program at a folder holding the four \
-         MNIST IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, \
-         t10k-labels-idx1-ubyte, plain or .gz) with `--data-dir DIR` or the environment variable \
-         VAE_MNIST_DIR, or run once with internet access so that Burn downloads MNIST into its cache"
-    )]
-    Unavailable {
-        /// Why the download or lookup failed.
-        reason: String,
-    },
-    /// A file is absent from the data folder.
-    #[error(
-        "MNIST file {name} (or {name}.gz) is missing from {dir}. Copy the four MNIST IDX files there, \
-         or point --data-dir / VAE_MNIST_DIR at the folder that has them"
-    )]
-    Missing {
-        /// The folder searched.
-        dir: PathBuf,
-        /// The file name expected.
-        name: String,
-    },
-    /// A file cannot be read or decompressed.
-    #[error("cannot read MNIST file {path}: {reason}. Replace it with an intact copy")]
-    Unreadable {
-        /// The file.
-        path: PathBuf,
-        /// The I/O or gzip error.
-        reason: String,
-    },
-    /// A file is readable but is not the expected MNIST IDX data.
-    #[error(
-        "MNIST file {path} is corrupt: {reason}. Replace it with an intact copy of the original file"
-    )]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// Which check failed (magic, size, length, checksum, counts).
-        reason: String,
-    },
-}
+/// Dataset files that are missing, damaged or of the other dataset (from `vae-data`).
+pub use vae_data::DataError;
 
 /// A run folder that cannot be used without losing or mixing results.
 #[derive(Debug, Error)]

@@ -1,0 +1,145 @@
+//! One split of MNIST or Fashion-MNIST held as one contiguous byte buffer, and Burn's
+//! [`Dataset`] over it.
+
+use std::path::{Path, PathBuf};
+
+use burn::data::dataset::{Dataset, DatasetError};
+
+use crate::error::{DataError, DirOrigin};
+use crate::files::{Split, split_files};
+use crate::kind::DatasetKind;
+use crate::lookup::{Location, locate};
+use crate::{IMAGE_PIXELS, burn_mnist, idx};
+
+/// One image and its label.
+#[derive(Debug, Clone, Copy)]
+pub struct MnistImage {
+    /// Row-major pixels, 0..=255.
+    pub pixels: [u8; IMAGE_PIXELS],
+    /// The class, 0..=9 (a digit for MNIST; see [`DatasetKind::class_names`]).
+    pub label: u8,
+}
+
+/// A split of MNIST or Fashion-MNIST (the same format), held as one contiguous buffer of
+/// `len * 784` bytes.
+#[derive(Debug, Clone)]
+pub struct MnistData {
+    kind: DatasetKind,
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl DatasetKind {
+    /// Loads a split, looking in this order: `data_dir` (the `--data-dir` flag), the
+    /// dataset's environment variable ([`DatasetKind::env_var`]; a relative value is resolved
+    /// against the current directory), then [`FASHION_MNIST_SYSTEM_DIR`] for Fashion-MNIST or
+    /// Burn's download (into `~/.cache/burn-dataset`) for MNIST.
+    ///
+    /// [`FASHION_MNIST_SYSTEM_DIR`]: crate::FASHION_MNIST_SYSTEM_DIR
+    pub fn load(self, split: Split, data_dir: Option<&Path>) -> Result<MnistData, DataError> {
+        match self.locate(data_dir)? {
+            Location::Dir(dir) => self.from_dir(split, &dir),
+            Location::BurnDownload => MnistData::from_burn(split),
+        }
+    }
+
+    /// The folder [`load`](Self::load) would read, or `None` where it would use Burn's
+    /// download (MNIST only). Checks that an environment variable names a folder.
+    pub fn data_dir(self, data_dir: Option<&Path>) -> Result<Option<PathBuf>, DataError> {
+        Ok(match self.locate(data_dir)? {
+            Location::Dir(dir) => Some(dir),
+            Location::BurnDownload => None,
+        })
+    }
+
+    /// Reads and verifies (SHA-256 of the decompressed bytes) a split's two IDX files, plain
+    /// or `.gz`, in `dir`. Files of the other dataset are reported as such.
+    pub fn from_dir(self, split: Split, dir: &Path) -> Result<MnistData, DataError> {
+        if !dir.is_dir() {
+            return Err(DataError::DirNotFound {
+                dataset: self,
+                dir: dir.to_owned(),
+                origin: DirOrigin::DataDir,
+            });
+        }
+        let (pixels, labels) = idx::read_split(self, dir, split_files(self, split))?;
+        Ok(MnistData {
+            kind: self,
+            pixels,
+            labels,
+        })
+    }
+
+    fn locate(self, data_dir: Option<&Path>) -> Result<Location, DataError> {
+        let env_value = std::env::var_os(self.env_var());
+        locate(self, data_dir, env_value, self.system_dir())
+    }
+}
+
+impl MnistData {
+    /// Loads a split of MNIST from `data_dir`, else from `VAE_MNIST_DIR`, else through Burn's
+    /// download: `DatasetKind::Mnist.load(split, data_dir)` (see [`DatasetKind::load`]).
+    pub fn load(split: Split, data_dir: Option<&Path>) -> Result<Self, DataError> {
+        DatasetKind::Mnist.load(split, data_dir)
+    }
+
+    /// Reads and verifies a split of MNIST from `dir`: `DatasetKind::Mnist.from_dir(..)`.
+    pub fn from_dir(split: Split, dir: &Path) -> Result<Self, DataError> {
+        DatasetKind::Mnist.from_dir(split, dir)
+    }
+
+    /// Loads a split of MNIST through Burn's `MnistDataset` (downloads into Burn's cache if
+    /// needed). Burn has no Fashion-MNIST download.
+    pub fn from_burn(split: Split) -> Result<Self, DataError> {
+        let (pixels, labels) = burn_mnist::load(split)?;
+        Ok(Self {
+            kind: DatasetKind::Mnist,
+            pixels,
+            labels,
+        })
+    }
+
+    /// Which dataset the images come from.
+    pub fn kind(&self) -> DatasetKind {
+        self.kind
+    }
+
+    /// Keeps only the first `count` images (all of them if `count` is larger).
+    pub fn truncate(mut self, count: usize) -> Self {
+        let count = count.min(self.labels.len());
+        self.labels.truncate(count);
+        self.pixels.truncate(count * IMAGE_PIXELS);
+        self
+    }
+
+    /// Pixels of image `index`, row-major.
+    ///
+    /// # Panics
+    /// If `index` is not below the number of images.
+    pub fn pixels(&self, index: usize) -> &[u8] {
+        &self.pixels[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+    }
+
+    /// Labels, one per image.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+}
+
+impl Dataset<MnistImage> for MnistData {
+    fn get(&self, index: usize) -> Result<MnistImage, DatasetError> {
+        let label = *self.labels.get(index).ok_or_else(|| {
+            DatasetError::new(std::io::Error::other(format!(
+                "image index {index} is out of range for {} images",
+                self.labels.len()
+            )))
+        })?;
+        let mut pixels = [0u8; IMAGE_PIXELS];
+        pixels.copy_from_slice(self.pixels(index));
+        Ok(MnistImage { pixels, label })
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}

@@ -1,0 +1,129 @@
+//! Errors a user can cause, each naming the dataset, the problem and the fix.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::kind::DatasetKind;
+
+/// Where a data folder that does not exist was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirOrigin {
+    /// The `data_dir` argument (the `--data-dir` flag of the `vae` command).
+    DataDir,
+    /// The dataset's environment variable ([`DatasetKind::env_var`]).
+    EnvVar(&'static str),
+}
+
+impl fmt::Display for DirOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DirOrigin::DataDir => f.write_str("--data-dir"),
+            DirOrigin::EnvVar(var) => write!(f, "the environment variable {var}"),
+        }
+    }
+}
+
+/// Dataset files that are missing, damaged or of another dataset.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// Neither a local folder nor (for MNIST) the download gave the data.
+    #[error("{dataset} is not available: {reason}. {}", .dataset.how_to_get())]
+    Unavailable {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// Why the download or lookup failed.
+        reason: String,
+    },
+    /// The named data folder does not exist.
+    #[error(
+        "{dataset} data folder {} (from {origin}) does not exist or is not a folder. {}",
+        .dir.display(), .dataset.how_to_get()
+    )]
+    DirNotFound {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The folder.
+        dir: PathBuf,
+        /// Who named it.
+        origin: DirOrigin,
+    },
+    /// The environment variable holds a relative path that does not resolve to a folder from
+    /// the current directory (Cargo runs each package's tests from that package's folder).
+    #[error(
+        "{var}={} is a relative path: from the current directory it resolves to {}, which is \
+         not a folder ({dataset} data; note that Cargo runs tests from each package's own \
+         folder). Set an absolute path instead, e.g. `export {var}=$(realpath {})`",
+        .value.display(), .resolved.display(), .value.display()
+    )]
+    RelativeEnvDir {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The environment variable.
+        var: &'static str,
+        /// Its value, as set.
+        value: PathBuf,
+        /// The absolute path it resolved to.
+        resolved: PathBuf,
+    },
+    /// A file is absent from the data folder.
+    #[error(
+        "{dataset} file {name} (or {name}.gz) is missing from {}. Copy the four {dataset} IDX \
+         files there, or point --data-dir / {} at the folder that has them",
+        .dir.display(), .dataset.env_var()
+    )]
+    Missing {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The folder searched.
+        dir: PathBuf,
+        /// The file name expected.
+        name: String,
+    },
+    /// A file cannot be read or decompressed.
+    #[error("cannot read {dataset} file {}: {reason}. Replace it with an intact copy", .path.display())]
+    Unreadable {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The file.
+        path: PathBuf,
+        /// The I/O or gzip error.
+        reason: String,
+    },
+    /// A file is readable but is not the expected IDX data.
+    #[error(
+        "{dataset} file {} is corrupt: {reason}. Replace it with an intact copy of the original \
+         file",
+        .path.display()
+    )]
+    Corrupt {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The file.
+        path: PathBuf,
+        /// Which check failed (magic, size, length, checksum, counts).
+        reason: String,
+    },
+    /// A file is intact but belongs to the other dataset (its digest is in that table).
+    #[error(
+        "{} holds {found}, not {expected}: its SHA-256 is {found}'s digest. This looks like \
+         {found}, not {expected}; set `dataset` in the config to \"{}\", or point --data-dir / \
+         {} at a folder of {expected} files",
+        .path.display(), .found.id(), .expected.env_var()
+    )]
+    WrongDataset {
+        /// The dataset asked for.
+        expected: DatasetKind,
+        /// The dataset the file belongs to.
+        found: DatasetKind,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A dataset name that is not one of [`DatasetKind::ALL`].
+    #[error("unknown dataset \"{name}\": use \"mnist\" or \"fashion-mnist\"")]
+    UnknownDataset {
+        /// The name given.
+        name: String,
+    },
+}
