@@ -5,7 +5,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use vae_model::train::VaeBatch;
 
-use crate::mnist::{IMAGE_PIXELS, MnistImage};
+use crate::mnist::MnistImage;
 
 /// Scales pixels by 1/255 (PyTorch's `ToTensor`) and flattens to `[batch, 784]`; for a
 /// conditional model, also gives the labels one-hot.
@@ -25,12 +25,7 @@ impl MnistBatcher {
 
     /// Builds the `[batch, 784]` tensor of intensities in `[0, 1]` from raw pixel rows.
     pub fn images<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]>, device: &Device) -> Tensor<2> {
-        let count = rows.len();
-        let mut values = Vec::with_capacity(count * IMAGE_PIXELS);
-        for row in rows {
-            values.extend(row.iter().map(|&p| f32::from(p) / 255.0));
-        }
-        Tensor::from_data(TensorData::new(values, [count, IMAGE_PIXELS]), device)
+        vae_data::images_to_tensor(rows, device)
     }
 }
 

@@ -40,8 +40,12 @@ pub fn resolve_backend(backend: Option<Backend>) -> anyhow::Result<Backend> {
     }
 }
 
-fn test_set(args: &RunArgs) -> anyhow::Result<MnistData> {
-    Ok(MnistData::load(Split::Test, args.data_dir.as_deref())?)
+/// The test split of the dataset the run was trained on.
+fn test_set(args: &RunArgs, run: &TrainedRun) -> anyhow::Result<MnistData> {
+    Ok(run
+        .config
+        .dataset
+        .load(Split::Test, args.data_dir.as_deref())?)
 }
 
 fn output(out: &Option<PathBuf>, run_dir: &Path, default: &str) -> PathBuf {
@@ -67,7 +71,7 @@ pub fn run_sample(args: &SampleArgs) -> anyhow::Result<PathBuf> {
 /// `vae reconstruct`.
 pub fn run_reconstruct(args: &ReconstructArgs) -> anyhow::Result<PathBuf> {
     let opened = open(&args.run)?;
-    let test = test_set(&args.run)?;
+    let test = test_set(&args.run, &opened.run)?;
     let indices = if args.indices.is_empty() {
         random_indices(&test, args.count, args.seed)
     } else {
@@ -82,7 +86,7 @@ pub fn run_reconstruct(args: &ReconstructArgs) -> anyhow::Result<PathBuf> {
 /// `vae interpolate`.
 pub fn run_interpolate(args: &InterpolateArgs) -> anyhow::Result<PathBuf> {
     let opened = open(&args.run)?;
-    let test = test_set(&args.run)?;
+    let test = test_set(&args.run, &opened.run)?;
     let grid = interpolate(&opened.run, &test, &args.pairs, args.steps, &opened.device)?;
     let path = output(&args.out, &args.run.run_dir, "interpolations.png");
     grid.save(&path)?;
@@ -92,7 +96,7 @@ pub fn run_interpolate(args: &InterpolateArgs) -> anyhow::Result<PathBuf> {
 /// `vae traverse`; also returns the latent dimension shown on each row.
 pub fn run_traverse(args: &TraverseArgs) -> anyhow::Result<(PathBuf, Vec<usize>)> {
     let opened = open(&args.run)?;
-    let test = test_set(&args.run)?;
+    let test = test_set(&args.run, &opened.run)?;
     let (grid, order) = traverse(
         &opened.run,
         &test,
@@ -130,7 +134,7 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
 /// `vae latent-plot`: returns the files written.
 pub fn run_latent_plot(args: &LatentPlotArgs) -> anyhow::Result<Vec<PathBuf>> {
     let opened = open(&args.run)?;
-    let mut test = test_set(&args.run)?;
+    let mut test = test_set(&args.run, &opened.run)?;
     if let Some(count) = args.images {
         if count == 0 {
             anyhow::bail!("--images is 0: plot at least one test image");

@@ -13,6 +13,7 @@ use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
 pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
 use crate::error::ConfigError;
+use crate::mnist::DatasetKind;
 
 /// A complete training run: model, optimizer, schedule and data limits.
 ///
@@ -58,6 +59,9 @@ pub struct TrainingConfig {
     /// Optional in the file.
     #[serde(default)]
     pub condition: ConditionChoice,
+    /// `"mnist"` (the default) or `"fashion-mnist"`. Optional in the file.
+    #[serde(default)]
+    pub dataset: DatasetKind,
 }
 
 /// The shape of the images the data loader gives (MNIST's).
@@ -217,6 +221,7 @@ impl Default for TrainingConfig {
             network: NetworkChoice::Mlp,
             likelihood: LikelihoodChoice::Bernoulli,
             condition: ConditionChoice::None,
+            dataset: DatasetKind::Mnist,
         }
     }
 }

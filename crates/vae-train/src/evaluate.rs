@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::batcher::MnistBatcher;
-use crate::mnist::{MnistData, Split};
+use crate::mnist::Split;
 use crate::trained_run::TrainedRun;
 use vae_model::Likelihood;
 
@@ -25,7 +25,7 @@ pub struct EvaluateOptions {
     pub run_dir: PathBuf,
     /// Where the tensors live.
     pub backend: Backend,
-    /// MNIST folder (`None`: `VAE_MNIST_DIR`, then Burn's download).
+    /// Dataset folder (`None`: the dataset's environment variable, then its default source).
     pub data_dir: Option<PathBuf>,
     /// Importance samples per image (K).
     pub samples: usize,
@@ -102,7 +102,10 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     }
     let device = options.backend.device().map_err(anyhow::Error::msg)?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
-    let mut test = MnistData::load(Split::Test, options.data_dir.as_deref())?;
+    let mut test = run
+        .config
+        .dataset
+        .load(Split::Test, options.data_dir.as_deref())?;
     if let Some(count) = options.images {
         if count == 0 {
             bail!("--images is 0: evaluate at least one test image");
@@ -163,7 +166,10 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     let (negative_elbo, negative_elbo_stderr) = mean_and_stderr(&elbo);
     let (iw_nll, iw_nll_stderr) = mean_and_stderr(&iw);
     Ok(Evaluation {
-        data: "MNIST test set, continuous pixels in [0, 1] (not binarized MNIST)".into(),
+        data: format!(
+            "{} test set, continuous pixels in [0, 1] (not binarized)",
+            run.config.dataset.name()
+        ),
         likelihood: run.model.likelihood.describe(),
         condition: match (run.is_conditional(), options.shuffled_labels) {
             (false, _) => "none",

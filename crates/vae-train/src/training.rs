@@ -204,8 +204,8 @@ fn load_data(
     config: &TrainingConfig,
     data_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<(MnistData, MnistData)> {
-    let mut train_data = MnistData::load(Split::Train, data_dir)?;
-    let mut valid_data = MnistData::load(Split::Test, data_dir)?;
+    let mut train_data = config.dataset.load(Split::Train, data_dir)?;
+    let mut valid_data = config.dataset.load(Split::Test, data_dir)?;
     if let Some(count) = config.train_images {
         train_data = train_data.truncate(count);
     }
