@@ -24,6 +24,7 @@ pub mod renderer;
 pub mod resumable_loader;
 pub mod run_dir;
 pub mod step_guard;
+pub mod stop;
 pub mod trained_run;
 pub mod training;
 pub mod training_model;

@@ -17,13 +17,14 @@ use crate::batcher::MnistBatcher;
 use crate::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
 use crate::config::TrainingConfig;
 use crate::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
-use crate::interrupt::{INTERRUPTED, SignalStop};
+use crate::interrupt::SignalStop;
 use crate::mnist::{MnistData, Split};
 use crate::model::build_model;
-use crate::renderer::{DIVERGED, EarlyEndSlot, RunRenderer};
+use crate::renderer::{EarlyEndSlot, RunRenderer};
 use crate::resumable_loader::ResumableLoader;
 use crate::run_dir::RunDir;
 use crate::step_guard::StepGuard;
+use crate::stop::StopReason;
 use crate::training_model::TrainingVae;
 
 /// Everything `vae train` needs besides the config file.
@@ -329,22 +330,21 @@ fn fit(
     }
     let stopped = result
         .interrupted
-        .map(|i| i.reason.unwrap_or_else(|| "stopped by the user".into()))
-        .or(early_end.stopped);
+        .map(|i| i.reason)
+        .or(early_end.stopped.map(Some))
+        .map(StopReason::from_interrupter);
     if let Some(reason) = stopped {
-        let advice = if reason.starts_with(DIVERGED) {
-            format!(
+        let advice = match reason {
+            StopReason::Diverged(_) => format!(
                 ". Lower `learning_rate` (now {}) or `model.beta` (now {}) and train again, or set \
                  `on_non_finite_loss` to \"skip\" to skip such steps",
                 config.learning_rate, config.model.beta
-            )
-        } else if reason == INTERRUPTED {
-            format!(
+            ),
+            StopReason::Interrupted => format!(
                 ". The unfinished epoch is dropped; continue with `vae train --resume {}`",
                 run.root().display()
-            )
-        } else {
-            String::new()
+            ),
+            StopReason::Other(_) => String::new(),
         };
         bail!(
             "training stopped early: {reason}{advice}. The checkpoints of the completed epochs \

@@ -334,6 +334,35 @@ fn bad_data_folders_name_the_file_and_the_fix() {
     );
 }
 
+/// MNIST files given to a Fashion-MNIST config: the error names both datasets and the fix, and
+/// no run folder is made.
+#[test]
+fn a_folder_of_the_other_dataset_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_file("configs/smoke.json")).unwrap())
+            .unwrap();
+    config["dataset"] = "fashion-mnist".into();
+    let config_path = dir.path().join("fashion.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let run_dir = dir.path().join("run");
+    let stderr = fails(&vae(&[
+        "train",
+        "--config",
+        path(&config_path),
+        "--data-dir",
+        path(&mnist_dir()),
+        "--run-dir",
+        path(&run_dir),
+        "--plain",
+    ]));
+    assert!(
+        stderr.contains("looks like MNIST") && stderr.contains("dataset"),
+        "{stderr}"
+    );
+    assert!(!run_dir.exists());
+}
+
 #[test]
 fn an_unwritable_run_folder_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
