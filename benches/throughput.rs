@@ -15,7 +15,7 @@ use vae_benches::workloads::{
     Effort, ModelShape, inference_rate, learner_epoch_rate, matmul_gflops, train_step_rate,
 };
 use vae_train::backend::Backend;
-use vae_train::mnist::{MNIST_DIR_ENV, MnistData, Split};
+use vae_train::data::{MNIST_DIR_ENV, MnistData, Split};
 
 /// Burn's CPU backends allocate large temporaries every step (matmul packing buffers,
 /// activations). glibc's malloc hands blocks this large back to the kernel on free and

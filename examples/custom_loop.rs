@@ -11,9 +11,9 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use vae_model::VaeConfig;
-use vae_train::batcher::MnistBatcher;
-use vae_train::images::save_grid;
-use vae_train::mnist::{MnistData, Split};
+use vae_train::data::batcher::MnistBatcher;
+use vae_train::data::{MnistData, Split};
+use vae_train::inspect::images::save_grid;
 
 fn main() -> anyhow::Result<()> {
     let device = Device::flex().autodiff();

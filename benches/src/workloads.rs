@@ -8,8 +8,8 @@ use vae_model::VaeConfig;
 use vae_model::train::VaeBatch;
 use vae_train::backend::Backend as BackendChoice;
 use vae_train::config::TrainingConfig;
-use vae_train::training::{TrainOptions, train};
-use vae_train::training_model::TrainingVae;
+use vae_train::train::step::TrainingVae;
+use vae_train::train::{TrainOptions, train};
 
 use crate::memory;
 use crate::stats::{median, time_repeats};
@@ -230,7 +230,8 @@ pub fn learner_epoch_rate(
         plain: true,
     })?;
     let peak_mib = memory::peak_mib();
-    let rows = vae_train::plots::read_metrics(&run_dir.path().join("run").join("metrics.csv"))?;
+    let rows =
+        vae_train::inspect::plots::read_metrics(&run_dir.path().join("run").join("metrics.csv"))?;
     let rates: Vec<f64> = rows
         .iter()
         .map(|row| 60_000.0 / row.train_seconds)

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use vae_model::Vae;
-use vae_train::batcher::MnistBatcher;
-use vae_train::mnist::{MNIST_DIR_ENV, MnistData, Split};
+use vae_train::data::batcher::MnistBatcher;
+use vae_train::data::{MNIST_DIR_ENV, MnistData, Split};
 
 /// The folder of real MNIST IDX files named by `VAE_MNIST_DIR`.
 ///

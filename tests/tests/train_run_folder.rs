@@ -10,7 +10,7 @@ use vae_integration_tests::{mnist_dir, mnist_images};
 use vae_model::Vae;
 use vae_train::backend::Backend;
 use vae_train::config::TrainingConfig;
-use vae_train::training::{ResumeOptions, TrainOptions, resume, train};
+use vae_train::train::{ResumeOptions, TrainOptions, resume, train};
 
 /// Flex's random number generator is global to the process: runs in parallel test threads
 /// would draw from it interleaved, so each test holds this lock while it trains.

@@ -10,14 +10,14 @@ use crate::cli::{
     CurvesArgs, EvaluateArgs, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
     SampleArgs, TraverseArgs,
 };
-use crate::evaluate::{EvaluateOptions, evaluate};
-use crate::mnist::{MnistData, Split};
-use crate::pictures::{
+use crate::data::{MnistData, Split};
+use crate::inspect::evaluate::{EvaluateOptions, evaluate};
+use crate::inspect::pictures::{
     interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
 };
-use crate::plots::{draw_curves, draw_scatter, project, read_metrics};
-use crate::run_dir::RunDir;
-use crate::trained_run::TrainedRun;
+use crate::inspect::plots::{draw_curves, draw_scatter, project, read_metrics};
+use crate::run::RunDir;
+use crate::run::trained_run::TrainedRun;
 
 struct Opened {
     run: TrainedRun,

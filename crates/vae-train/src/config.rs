@@ -12,8 +12,8 @@ use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
 /// `torch.optim.Adam`'s default epsilon.
 pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
+use crate::data::DatasetKind;
 use crate::error::ConfigError;
-use crate::mnist::DatasetKind;
 
 /// A complete training run: model, optimizer, schedule and data limits.
 ///
@@ -195,7 +195,7 @@ pub enum OnNonFiniteLoss {
     Skip,
 }
 
-impl From<OnNonFiniteLoss> for crate::step_guard::NonFinitePolicy {
+impl From<OnNonFiniteLoss> for crate::train::step_guard::NonFinitePolicy {
     fn from(value: OnNonFiniteLoss) -> Self {
         match value {
             OnNonFiniteLoss::Stop => Self::Stop,
@@ -559,7 +559,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let start = std::time::Instant::now();
         let (mut runs, mut accepted) = (0usize, 0usize);
-        while start.elapsed().as_secs_f64() < crate::mnist::tests::fuzz_seconds() {
+        while start.elapsed().as_secs_f64() < crate::data::tests::fuzz_seconds() {
             let mut text = seed_text.clone();
             for _ in 0..rng.random_range(1..3) {
                 let chars: Vec<char> = text.chars().collect();

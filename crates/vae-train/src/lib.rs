@@ -1,30 +1,22 @@
-//! Training for [`vae_model`] on MNIST with Burn's `Learner`, and the `vae` command.
+//! Training for [`vae_model`] on MNIST and Fashion-MNIST with Burn's `Learner`, and the `vae`
+//! command. The folders show the architecture:
 //!
-//! The binary is a thin layer over [`training::train`]; the pieces are public so that other
-//! programs can reuse the data pipeline ([`mnist`], [`batcher`]), the backend selection
-//! ([`backend`]) and the run folder layout ([`run_dir`]).
+//! - [`data`]: the datasets (through `vae-data`) and the batcher;
+//! - [`run`]: the run folder, its checkpoints and opening a trained run;
+//! - [`train`]: training and resuming ([`train::train`]), the step the `Learner` runs, the data
+//!   order, the per-epoch checkpointer, progress, interrupts and stop reasons;
+//! - [`inspect`]: pictures, plots and evaluation of a trained run;
+//! - [`model`]: the model a config describes; [`config`], [`backend`], [`cli`], [`commands`]
+//!   (the glue between the command line and the rest).
 #![warn(missing_docs)]
 
 pub mod backend;
-pub mod batcher;
-pub mod checkpoints;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod epoch_artifacts;
+pub mod data;
 pub mod error;
-pub mod evaluate;
-pub mod images;
-pub mod interrupt;
-pub mod mnist;
+pub mod inspect;
 pub mod model;
-pub mod pictures;
-pub mod plots;
-pub mod renderer;
-pub mod resumable_loader;
-pub mod run_dir;
-pub mod step_guard;
-pub mod stop;
-pub mod trained_run;
-pub mod training;
-pub mod training_model;
+pub mod run;
+pub mod train;

@@ -9,7 +9,7 @@ use vae_train::cli::{Cli, Command, PrintConfigArgs, TrainArgs};
 use vae_train::commands;
 use vae_train::config::TrainingConfig;
 use vae_train::error::ConfigError;
-use vae_train::training::{ResumeOptions, TrainOptions, resume, train};
+use vae_train::train::{ResumeOptions, TrainOptions, resume, train};
 
 /// Burn's CPU backends allocate large temporaries every step (matmul packing buffers,
 /// activations). glibc's malloc hands blocks this large back to the kernel on free and

@@ -6,10 +6,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use burn::prelude::Device;
-use vae_train::mnist::{MnistData, Split};
-use vae_train::pictures::{interpolate, posterior_means, reconstruct};
-use vae_train::plots::project;
-use vae_train::trained_run::TrainedRun;
+use vae_train::data::{MnistData, Split};
+use vae_train::inspect::pictures::{interpolate, posterior_means, reconstruct};
+use vae_train::inspect::plots::project;
+use vae_train::run::trained_run::TrainedRun;
 
 fn vae(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vae"))

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::interrupt::INTERRUPTED;
-use crate::renderer::DIVERGED;
+use crate::train::interrupt::INTERRUPTED;
+use crate::train::renderer::DIVERGED;
 
 /// Why a run stopped before its last epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]

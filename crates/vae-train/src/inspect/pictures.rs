@@ -4,11 +4,11 @@
 use anyhow::{Context, bail};
 use burn::prelude::*;
 
-use crate::batcher::MnistBatcher;
 use crate::config::CLASSES;
-use crate::images::save_grid;
-use crate::mnist::{IMAGE_PIXELS, MnistData};
-use crate::trained_run::TrainedRun;
+use crate::data::batcher::MnistBatcher;
+use crate::data::{IMAGE_PIXELS, MnistData};
+use crate::inspect::images::save_grid;
+use crate::run::trained_run::TrainedRun;
 
 /// Each pixel is drawn as a block this wide.
 pub const SCALE: u32 = 2;

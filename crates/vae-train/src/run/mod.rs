@@ -11,6 +11,9 @@
 //!   experiment.log              Burn's application log
 //! ```
 
+pub mod checkpoints;
+pub mod trained_run;
+
 use std::path::{Path, PathBuf};
 
 use crate::error::RunDirError;

@@ -17,7 +17,7 @@ use vae_model::likelihood::{AnyLikelihood, Bernoulli};
 use vae_model::train::{VaeBatch, VaeStepOutput};
 use vae_model::{Decoder, ElboTerms, Encoder, Likelihood, Vae};
 
-use crate::step_guard::StepGuard;
+use crate::train::step_guard::StepGuard;
 
 /// A likelihood that may be the plain Bernoulli one, which [`vae_model::host_bce`] computes.
 pub trait MaybeBernoulli {
@@ -238,7 +238,7 @@ mod tests {
     use vae_model::VaeConfig;
 
     use super::*;
-    use crate::step_guard::NonFinitePolicy;
+    use crate::train::step_guard::NonFinitePolicy;
 
     /// Flex's random number generator is global to the process: each test holds this lock
     /// while it draws random numbers.

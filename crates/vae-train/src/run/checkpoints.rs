@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::TrainingConfig;
 use crate::model::build_model;
-use crate::run_dir::RunDir;
+use crate::run::RunDir;
 
 /// The record kinds checkpointed each epoch, in the order Burn saves them.
 pub const KINDS: [&str; 3] = ["model", "optim", "scheduler"];

@@ -9,9 +9,9 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::batcher::MnistBatcher;
-use crate::mnist::Split;
-use crate::trained_run::TrainedRun;
+use crate::data::Split;
+use crate::data::batcher::MnistBatcher;
+use crate::run::trained_run::TrainedRun;
 use vae_model::Likelihood;
 
 /// Threshold on the variance (over the test set) of a dimension's posterior mean above which the

@@ -1,6 +1,6 @@
 //! A guard on each training step's loss: a NaN or infinite loss is caught before its gradients
 //! reach the optimizer, and either stops the run or skips that one update.
-//! [`TrainingVae`](crate::training_model::TrainingVae) checks; the renderer reads the report.
+//! [`TrainingVae`](crate::train::step::TrainingVae) checks; the renderer reads the report.
 
 use std::sync::{Arc, Mutex};
 

@@ -5,7 +5,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use vae_model::train::VaeBatch;
 
-use crate::mnist::MnistImage;
+use crate::data::MnistImage;
 
 /// Scales pixels by 1/255 (PyTorch's `ToTensor`) and flattens to `[batch, 784]`; for a
 /// conditional model, also gives the labels one-hot.

@@ -9,7 +9,7 @@ use burn::prelude::*;
 
 use crate::config::{CLASSES, TrainingConfig};
 use crate::model::{CliVae, build_model};
-use crate::run_dir::RunDir;
+use crate::run::RunDir;
 
 /// A trained model and the config it was trained with.
 pub struct TrainedRun {
@@ -28,7 +28,7 @@ impl TrainedRun {
     /// One-hot conditions for `labels`, or `None` for an unconditional model.
     pub fn condition(&self, labels: &[u8], device: &Device) -> Option<Tensor<2>> {
         self.is_conditional()
-            .then(|| crate::batcher::one_hot(labels, CLASSES, device))
+            .then(|| crate::data::batcher::one_hot(labels, CLASSES, device))
     }
 
     /// Loads `run_dir/config.json` and `run_dir/model.bpk` onto `device`.
@@ -49,7 +49,7 @@ impl TrainedRun {
                 run_dir.display()
             );
         }
-        crate::checkpoints::verify(&run.model()).map_err(|reason| {
+        crate::run::checkpoints::verify(&run.model()).map_err(|reason| {
             anyhow::anyhow!(
                 "{reason}. Copy the last checkpoint (checkpoint/model-N.bpk) to model.bpk, or train again"
             )

@@ -1,6 +1,14 @@
 //! One training run with Burn's `Learner`: data, model, Adam, metrics, checkpoints,
 //! pictures and the run folder.
 
+pub mod epoch_artifacts;
+pub mod interrupt;
+pub mod renderer;
+pub mod resumable_loader;
+pub mod step;
+pub mod step_guard;
+pub mod stop;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -13,19 +21,19 @@ use burn::train::{Learner, SupervisedTraining};
 use vae_model::train::{KlMetric, LossMeanMetric, ReconstructionMetric};
 
 use crate::backend::Backend;
-use crate::batcher::MnistBatcher;
-use crate::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
 use crate::config::TrainingConfig;
-use crate::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
-use crate::interrupt::SignalStop;
-use crate::mnist::{MnistData, Split};
+use crate::data::batcher::MnistBatcher;
+use crate::data::{MnistData, Split};
 use crate::model::build_model;
-use crate::renderer::{EarlyEndSlot, RunRenderer};
-use crate::resumable_loader::ResumableLoader;
-use crate::run_dir::RunDir;
-use crate::step_guard::StepGuard;
-use crate::stop::StopReason;
-use crate::training_model::TrainingVae;
+use crate::run::RunDir;
+use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
+use crate::train::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
+use crate::train::interrupt::SignalStop;
+use crate::train::renderer::{EarlyEndSlot, RunRenderer};
+use crate::train::resumable_loader::ResumableLoader;
+use crate::train::step::TrainingVae;
+use crate::train::step_guard::StepGuard;
+use crate::train::stop::StopReason;
 
 /// Everything `vae train` needs besides the config file.
 #[derive(Debug, Clone)]
@@ -147,9 +155,9 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
         );
     };
     if done >= config.num_epochs {
-        if crate::checkpoints::verify(&run.model()).is_err() {
+        if crate::run::checkpoints::verify(&run.model()).is_err() {
             // Stopped after its last checkpoint but before `model.bpk` was written: finish it.
-            let checkpoint = crate::checkpoints::checkpoint_path(&run, "model", done);
+            let checkpoint = crate::run::checkpoints::checkpoint_path(&run, "model", done);
             let model = build_model(&config, &Device::flex())?
                 .try_load_file(&checkpoint)
                 .map_err(|e| anyhow::anyhow!("cannot load {}: {e}", checkpoint.display()))?;
@@ -243,7 +251,7 @@ fn keep_metrics_rows(run: &RunDir, epoch: usize) -> anyhow::Result<()> {
         })
         .map(|(_, line)| line)
         .collect();
-    crate::checkpoints::write_atomically(&path, (kept.join("\n") + "\n").as_bytes())
+    crate::run::checkpoints::write_atomically(&path, (kept.join("\n") + "\n").as_bytes())
         .with_context(|| format!("cannot rewrite {}", path.display()))
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::{GrayImage, Luma};
 
-use crate::mnist::IMAGE_SIDE;
+use crate::data::IMAGE_SIDE;
 
 /// Padding between tiles, in pixels (torchvision's default is 2).
 const PADDING: u32 = 2;

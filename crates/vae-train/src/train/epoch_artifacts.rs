@@ -13,13 +13,13 @@ use burn::tensor::Distribution;
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use vae_model::VaeError;
 
-use crate::batcher::{MnistBatcher, one_hot};
-use crate::checkpoints::save_atomically;
 use crate::config::{CLASSES, TrainingConfig};
-use crate::images::save_grid;
-use crate::mnist::{IMAGE_PIXELS, MnistData};
+use crate::data::batcher::{MnistBatcher, one_hot};
+use crate::data::{IMAGE_PIXELS, MnistData};
+use crate::inspect::images::save_grid;
 use crate::model::{CliVae, build_model};
-use crate::run_dir::RunDir;
+use crate::run::RunDir;
+use crate::run::checkpoints::save_atomically;
 
 /// Test images shown over their reconstructions.
 pub const RECONSTRUCTION_COUNT: usize = 8;
