@@ -159,10 +159,20 @@ impl Likelihood for Gaussian {
     }
 
     fn describe(&self) -> String {
-        match &self.log_sigma {
-            None => format!("gaussian(sigma = {})", self.fixed_log_sigma.exp()),
-            Some(p) if p.dims()[0] == 1 => "gaussian(learned shared sigma)".into(),
-            Some(_) => "gaussian(learned per-element sigma)".into(),
+        let Some(log_sigma) = &self.log_sigma else {
+            return format!("gaussian(sigma = {})", self.fixed_log_sigma.exp());
+        };
+        let count = log_sigma.dims()[0];
+        let mean_sigma = log_sigma
+            .val()
+            .clamp_min(self.min_log_sigma)
+            .exp()
+            .mean()
+            .into_scalar::<f64>();
+        if count == 1 {
+            format!("gaussian(learned shared sigma = {mean_sigma:.4})")
+        } else {
+            format!("gaussian(learned per-element sigma, mean {mean_sigma:.4})")
         }
     }
 }
