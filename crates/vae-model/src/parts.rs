@@ -12,8 +12,11 @@
 //!
 //! # Conditions
 //! Every slot takes an optional condition, `[batch, condition_dim]` (a one-hot class label or
-//! any vector), so one trait serves plain and conditional VAEs. An unconditional network may
-//! ignore it; a conditional one needs it (the [`Vae`](crate::Vae) checks that it is given).
+//! any vector), so one trait serves plain and conditional VAEs. The shipped networks
+//! concatenate it, so they are built for its width (`condition_dim`, 0 for none); a network of
+//! your own may ignore it. The [`Vae`](crate::Vae) checks before every encode and decode that a
+//! condition is given exactly when it was declared conditional
+//! ([`Vae::with_condition_dim`](crate::Vae::with_condition_dim)), with the declared width.
 
 use burn::module::{Module, ModuleDisplay};
 use burn::prelude::*;

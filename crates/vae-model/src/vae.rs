@@ -123,12 +123,25 @@ where
         })
     }
 
+    /// Panics with [`check_condition`](Self::check_condition)'s message if the condition
+    /// does not fit (a network fed the wrong width would panic less clearly).
+    fn assert_condition(&self, condition: Option<&Tensor<2>>, batch: usize) {
+        if let Err(error) = self.check_condition(condition, batch) {
+            panic!("{error}");
+        }
+    }
+
     /// The posterior `q(z|x)`.
     ///
     /// # Shapes
     /// - x: `[batch, ...]`; condition: `[batch, condition_dim]`
     /// - output: mean and log_var, `[batch, latent_dim]`
+    ///
+    /// # Panics
+    /// If the condition does not fit the model (see [`check_condition`](Self::check_condition));
+    /// every method that encodes or decodes checks it.
     pub fn encode(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
+        self.assert_condition(condition.as_ref(), x.dims()[0]);
         self.encoder.encode(x, condition)
     }
 
@@ -138,6 +151,7 @@ where
     /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`
     /// - output: `[batch, ...]`, the data's shape
     pub fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<X> {
+        self.assert_condition(condition.as_ref(), z.dims()[0]);
         self.decoder.decode(z, condition)
     }
 

@@ -169,6 +169,54 @@ fn conv_configs_that_cannot_work_name_the_field() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("conv_channels[1]"), "{error}");
+    let huge = ConvEncoderConfig::new(ImageShape::new(1, 28, 28), 2)
+        .with_conv_channels(vec![1_000_000])
+        .validate();
+    assert!(
+        matches!(huge, Err(vae_model::VaeError::TooLarge { .. })),
+        "{huge:?}"
+    );
+}
+
+#[test]
+fn the_conv_parameter_count_is_the_built_pairs() {
+    let (_rng, device) = test_device();
+    for (channels, hidden, condition) in [(vec![32, 64], 0, 0), (vec![4, 8, 8], 16, 10)] {
+        let image = ImageShape::new(1, 28, 28);
+        let config = ConvEncoderConfig::new(image, 20)
+            .with_conv_channels(channels.clone())
+            .with_hidden_dim(hidden)
+            .with_condition_dim(condition);
+        let encoder = config.try_init(&device).unwrap();
+        let decoder = ConvDecoderConfig::new(image, 20)
+            .with_conv_channels(channels.clone())
+            .with_hidden_dim(hidden)
+            .with_condition_dim(condition)
+            .try_init(&device)
+            .unwrap();
+        let built = encoder.num_params() + decoder.num_params();
+        assert_eq!(built as u128, config.pair_num_params(), "{channels:?}");
+        if channels == [32, 64] {
+            assert_eq!(
+                built, 258_025,
+                "the README's figure for configs/mnist-conv.json"
+            );
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "no condition")]
+fn a_condition_given_to_an_unconditional_model_is_refused_by_name() {
+    let (_rng, device) = test_device();
+    let vae = Vae::new(
+        MlpEncoderConfig::new(16, vec![8], 2, ActivationConfig::Relu).init(&device),
+        MlpDecoderConfig::new(2, vec![8], 16, ActivationConfig::Relu).init(&device),
+        Bernoulli,
+        2,
+    );
+    let x = Tensor::<2>::zeros([3, 16], &device);
+    let _ = vae.encode(x, Some(Tensor::zeros([3, 10], &device)));
 }
 
 #[test]

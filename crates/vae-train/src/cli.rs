@@ -186,7 +186,7 @@ pub struct EvaluateArgs {
     /// Seeds the posterior samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// For a conditional model: give each image the label of another (a fixed permutation
+    /// For a conditional model: give each image a wrong label (another class at random,
     /// seeded by --seed), to measure how much the condition matters.
     #[arg(long)]
     pub shuffled_labels: bool,

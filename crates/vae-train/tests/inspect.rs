@@ -420,7 +420,7 @@ fn a_conditional_conv_vae_samples_chosen_classes_and_names_bad_labels() {
         "--shuffled-labels",
     ]);
     assert!(
-        report.contains("likelihood: bernoulli") && report.contains("shuffled labels"),
+        report.contains("likelihood: bernoulli") && report.contains("wrong labels"),
         "{report}"
     );
 

@@ -75,8 +75,8 @@ impl GaussianConfig {
                     .into(),
             )),
             (None, None) => Err(VaeError::InvalidLikelihood(
-                "the Gaussian needs either a fixed `sigma` (e.g. 0.1) or `learned_sigma` \
-                 (\"Shared\" or \"PerElement\")"
+                "the Gaussian needs either a fixed `sigma` (e.g. 0.1) or `learned_sigma` (shared \
+                 or per element)"
                     .into(),
             )),
         }

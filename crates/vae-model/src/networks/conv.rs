@@ -12,6 +12,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
 use super::with_condition;
+use crate::config::MAX_PARAMETERS;
 use crate::distribution::DiagonalGaussian;
 use crate::error::VaeError;
 use crate::parts::{Decoder, Encoder};
@@ -56,7 +57,10 @@ impl ImageShape {
                 self.channels, self.height, self.width
             )));
         }
-        let min = 1 << layers;
+        let min = u32::try_from(layers)
+            .ok()
+            .and_then(|l| 1usize.checked_shl(l))
+            .unwrap_or(usize::MAX);
         if self.height < min || self.width < min {
             return Err(VaeError::InvalidNetwork(format!(
                 "{layers} stride-2 convolutions need images of at least {min}x{min} pixels, but \
@@ -92,7 +96,24 @@ pub struct ConvEncoderConfig {
 impl ConvEncoderConfig {
     /// Checks the sizes; the error names the field.
     pub fn validate(&self) -> Result<(), VaeError> {
-        validate_conv(&self.image, &self.conv_channels, self.latent_dim)
+        validate_conv(
+            &self.image,
+            &self.conv_channels,
+            self.hidden_dim,
+            self.latent_dim,
+            self.condition_dim,
+        )
+    }
+
+    /// Parameters of this encoder and the mirroring [`ConvDecoder`] (same sizes) together.
+    pub fn pair_num_params(&self) -> u128 {
+        conv_pair_params(
+            &self.image,
+            &self.conv_channels,
+            self.hidden_dim,
+            self.latent_dim,
+            self.condition_dim,
+        )
     }
 
     /// Builds the encoder on `device` after [`validate`](Self::validate).
@@ -135,12 +156,23 @@ impl ConvEncoderConfig {
     }
 }
 
+/// Checks the sizes shared by both conv configs, and that the encoder and decoder they describe
+/// together stay under [`MAX_PARAMETERS`].
 fn validate_conv(
     image: &ImageShape,
     conv_channels: &[usize],
+    hidden_dim: usize,
     latent_dim: usize,
+    condition_dim: usize,
 ) -> Result<(), VaeError> {
     image.validate(conv_channels.len())?;
+    let params = conv_pair_params(image, conv_channels, hidden_dim, latent_dim, condition_dim);
+    if params > MAX_PARAMETERS {
+        return Err(VaeError::TooLarge {
+            params,
+            max: MAX_PARAMETERS,
+        });
+    }
     if let Some(i) = conv_channels.iter().position(|&c| c == 0) {
         return Err(VaeError::ZeroSize {
             field: format!("conv_channels[{i}]"),
@@ -154,6 +186,39 @@ fn validate_conv(
         });
     }
     Ok(())
+}
+
+/// Weights and biases of the encoder and decoder these sizes describe (exact, even for absurd
+/// sizes).
+fn conv_pair_params(
+    image: &ImageShape,
+    conv_channels: &[usize],
+    hidden_dim: usize,
+    latent_dim: usize,
+    condition_dim: usize,
+) -> u128 {
+    let n = |v: usize| v as u128;
+    let linear = |a: u128, b: u128| a * b + b;
+    let kernel = n(KERNEL * KERNEL);
+    let mut channels = vec![n(image.channels)];
+    channels.extend(conv_channels.iter().map(|&c| n(c)));
+    // Each convolution and its transposed mirror: in * out * k² weights, plus their biases.
+    let convs: u128 = channels
+        .windows(2)
+        .map(|w| 2 * w[0] * w[1] * kernel + w[0] + w[1])
+        .sum();
+    let [h, w] = *image.sizes(conv_channels.len()).last().expect("non-empty");
+    let flat = channels.last().copied().unwrap_or(0) * n(h) * n(w);
+    let (latent, condition, hidden) = (n(latent_dim), n(condition_dim), n(hidden_dim));
+    let dense = if hidden > 0 {
+        linear(flat + condition, hidden)
+            + 2 * linear(hidden, latent)
+            + linear(latent + condition, hidden)
+            + linear(hidden, flat)
+    } else {
+        2 * linear(flat + condition, latent) + linear(latent + condition, flat)
+    };
+    convs + dense
 }
 
 /// Stride-2 convolutions, then (with the condition concatenated) an optional dense layer and
@@ -228,7 +293,13 @@ pub struct ConvDecoderConfig {
 impl ConvDecoderConfig {
     /// Checks the sizes; the error names the field.
     pub fn validate(&self) -> Result<(), VaeError> {
-        validate_conv(&self.image, &self.conv_channels, self.latent_dim)
+        validate_conv(
+            &self.image,
+            &self.conv_channels,
+            self.hidden_dim,
+            self.latent_dim,
+            self.condition_dim,
+        )
     }
 
     /// Builds the decoder on `device` after [`validate`](Self::validate).
@@ -300,10 +371,12 @@ impl Decoder<4> for ConvDecoder {
         }
         let batch = x.dims()[0];
         let [c, h, w] = self.start;
-        let mut map = self
-            .activation
-            .forward(self.project.forward(x))
-            .reshape([batch, c, h, w]);
+        let mut map = self.project.forward(x);
+        if !self.deconvs.is_empty() {
+            // Without transposed convolutions the projection is the output: no activation.
+            map = self.activation.forward(map);
+        }
+        let mut map = map.reshape([batch, c, h, w]);
         let last = self.deconvs.len().saturating_sub(1);
         for (i, deconv) in self.deconvs.iter().enumerate() {
             map = deconv.forward(map);

@@ -1,7 +1,7 @@
 //! The shipped networks: the fully connected pair ([`MlpEncoder`], [`MlpDecoder`]) and the
 //! convolutional pair ([`ConvEncoder`], [`ConvDecoder`]). Each takes an optional condition,
-//! concatenated to its input (encoders: to the features before the posterior heads; decoders:
-//! to `z`).
+//! concatenated to its input: the MLP encoder's input, the conv encoder's flattened features
+//! (before its dense layers), and `z` in both decoders.
 
 mod conv;
 mod mlp;

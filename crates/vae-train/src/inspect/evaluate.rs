@@ -9,6 +9,7 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::config::CLASSES;
 use crate::data::Split;
 use crate::data::batcher::MnistBatcher;
 use crate::run::trained_run::TrainedRun;
@@ -37,8 +38,8 @@ pub struct EvaluateOptions {
     pub images: Option<usize>,
     /// Seeds the posterior samples.
     pub seed: u64,
-    /// For a conditional model: give each image another image's label (a permutation seeded
-    /// by `seed`).
+    /// For a conditional model: give each image a wrong label (another class drawn at random,
+    /// seeded by `seed`).
     pub shuffled_labels: bool,
 }
 
@@ -49,7 +50,7 @@ pub struct Evaluation {
     pub data: String,
     /// The likelihood the figures are under (not comparable across likelihoods).
     pub likelihood: String,
-    /// The condition the images were given: `none`, `true labels` or `shuffled labels`.
+    /// The condition the images were given: `none`, `true labels` or `wrong labels`.
     pub condition: String,
     /// Test images evaluated.
     pub images: usize,
@@ -118,9 +119,14 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     }
     let mut labels = test.labels().to_vec();
     if options.shuffled_labels {
-        use rand::SeedableRng;
-        use rand::seq::SliceRandom;
-        labels.shuffle(&mut rand::rngs::StdRng::seed_from_u64(options.seed));
+        // Another class for every image (a random non-zero offset), so that no image keeps
+        // its own class by chance.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
+        let classes = CLASSES as u8;
+        for label in &mut labels {
+            *label = (*label + rng.random_range(1..classes)) % classes;
+        }
     }
     let latent_dim = run.model.latent_dim();
     device.seed(options.seed);
@@ -174,7 +180,7 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
         condition: match (run.is_conditional(), options.shuffled_labels) {
             (false, _) => "none",
             (true, false) => "true labels",
-            (true, true) => "shuffled labels",
+            (true, true) => "wrong labels (each a random other class)",
         }
         .into(),
         images: count,

@@ -168,11 +168,9 @@ pub fn traverse(
         bail!("--steps must be >= 2 and --range a positive number");
     }
     let order = dimensions_by_kl(run, test, device)?;
+    let image = test_images(test, &[index], device)?; // checks the index first
     let condition = run.condition(&labels_of(test, &[index]), device);
-    let center = run
-        .model
-        .encode(test_images(test, &[index], device)?, condition.clone())
-        .mean; // [1, latent]
+    let center = run.model.encode(image, condition.clone()).mean; // [1, latent]
     let offsets: Vec<f32> = (0..steps)
         .map(|i| -range + 2.0 * range * i as f32 / (steps - 1) as f32)
         .collect();

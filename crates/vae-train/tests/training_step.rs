@@ -1,0 +1,127 @@
+//! The training step the `Learner` runs ([`TrainingVae`]): the step guard withholds a
+//! non-finite update, and the host reconstruction term gives the tensor formula's loss and
+//! gradients. In a test binary of their own, because both seed Flex's process-wide random
+//! number generator and expect the same draws.
+
+use std::sync::{Mutex, MutexGuard};
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::train::TrainStep;
+use vae_model::train::VaeBatch;
+use vae_model::{Vae, VaeConfig};
+use vae_train::train::step::TrainingVae;
+use vae_train::train::step_guard::{NonFinitePolicy, StepGuard};
+
+/// Flex's random number generator is global to the process: each test holds this lock
+/// while it draws random numbers.
+static RNG: Mutex<()> = Mutex::new(());
+
+fn test_device() -> (MutexGuard<'static, ()>, Device) {
+    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    device.seed(7);
+    (guard, device)
+}
+
+/// A step whose loss is not finite applies no update (Adam leaves the weights as they are) and
+/// is reported; a finite one afterwards trains as usual.
+#[test]
+fn the_step_guard_withholds_a_non_finite_update() {
+    let (_rng, device) = test_device();
+    let device = device.autodiff();
+    let guard = StepGuard::new(NonFinitePolicy::Skip);
+    let model = TrainingVae::new(
+        VaeConfig::new()
+            .with_hidden_dims(vec![16])
+            .with_latent_dim(2)
+            .init(&device),
+    )
+    .with_step_guard(guard.clone());
+    let images = Tensor::<2>::random([4, 784], Distribution::Default, &device);
+    let probe = images.clone().slice([0..1, 0..784]);
+    let weights = |m: &TrainingVae<Vae>| m.model.reconstruct(probe.clone(), None).into_data();
+    let before = weights(&model);
+    let mut optimizer = AdamConfig::new().init();
+
+    let poisoned = images
+        .clone()
+        .mask_fill(images.clone().greater_elem(0.5), f32::NAN);
+    let output = TrainStep::step(
+        &model,
+        VaeBatch {
+            images: poisoned,
+            condition: None,
+        },
+    );
+    assert!(output.item.skipped);
+    assert!(output.grads.is_empty());
+    let model = optimizer.step(1e-2, model, output.grads);
+    assert_eq!(
+        weights(&model),
+        before,
+        "a non-finite step changed the weights"
+    );
+    let report = guard.report();
+    assert_eq!((report.steps, report.non_finite_steps), (1, 1));
+    assert!(report.first_non_finite.unwrap().loss.is_nan());
+
+    let output = TrainStep::step(
+        &model,
+        VaeBatch {
+            images,
+            condition: None,
+        },
+    );
+    assert!(!output.item.skipped);
+    let model = optimizer.step(1e-2, model, output.grads);
+    assert_ne!(weights(&model), before, "a finite step did not train");
+}
+
+/// The host-fused reconstruction term gives the loss and the gradients of the tensor one (same
+/// noise), up to `f32` rounding.
+#[test]
+fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
+    let (_rng, device) = test_device();
+    let device = device.autodiff();
+    let model = TrainingVae::new(
+        VaeConfig::new()
+            .with_hidden_dims(vec![32])
+            .with_latent_dim(3)
+            .init(&device),
+    );
+    let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
+    // Initialize the (lazy) weights now, so that both runs draw the same noise.
+    let _ = model.model.reconstruct(images.clone(), None).into_data();
+    let run = |host: bool| {
+        let model = model.clone().with_host_reconstruction(host);
+        device.seed(11);
+        let (terms, surrogate) = model.loss_and_surrogate(images.clone(), None);
+        let grads = GradientsParams::from_grads(surrogate.backward(), &model);
+        let weight = |id| {
+            grads
+                .get::<2>(id)
+                .expect("a gradient for every weight")
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        (
+            terms.loss.into_data().try_to_vec::<f32>().unwrap(),
+            weight(model.model.encoder.body.layers[0].weight.id),
+            weight(model.model.decoder.output.weight.id),
+        )
+    };
+    let (tensor, host) = (run(false), run(true));
+    let close = |a: &[f32], b: &[f32], what: &str| {
+        let scale = a.iter().map(|v| v.abs()).fold(1e-3, f32::max);
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-4 * scale, "{what}: {x} vs {y}");
+        }
+    };
+    close(&tensor.0, &host.0, "loss per image");
+    close(&tensor.1, &host.1, "first encoder weight gradient");
+    close(&tensor.2, &host.2, "decoder output weight gradient");
+    assert!(tensor.1.iter().any(|g| *g != 0.0));
+}
