@@ -4,49 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn vae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(args)
-        .env_remove("VAE_MNIST_DIR")
-        .output()
-        .expect("the vae binary runs")
-}
-
-fn repo_file(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(relative)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn mnist_dir() -> PathBuf {
-    let dir = std::env::var_os("VAE_MNIST_DIR").map(PathBuf::from).expect(
-        "these tests use the real MNIST files: set VAE_MNIST_DIR (in CI: ../shared/datasets/mnist)",
-    );
-    assert!(
-        dir.is_dir(),
-        "VAE_MNIST_DIR={} is not a folder",
-        dir.display()
-    );
-    dir
-}
-
-/// Asserts a clean failure and returns stderr.
-fn fails(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(
-        !output.status.success(),
-        "expected failure, got success; stderr: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
-    assert!(stderr.starts_with("error: "), "not a clean error: {stderr}");
-    stderr
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod support;
+use support::{
+    expect_clean_failure as fails, mnist_dir, path, repo_file, vae_without_data_env as vae,
+};
 
 /// Runs `vae train` on `configs/smoke.json` with the given data and run folders.
 fn train_smoke(data: &Path, run_dir: &Path, extra: &[&str]) -> Output {

@@ -2,21 +2,9 @@
 //! `vae` of commit 3c40b2d) still opens with the inspection commands and resumes.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn vae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(args)
-        .output()
-        .expect("the vae binary runs")
-}
-
-fn succeed(args: &[&str]) -> String {
-    let output = vae(args);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "vae {args:?} failed: {stderr}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod support;
+use support::succeed;
 
 /// A copy of the fixture, so that nothing in the repository is written.
 fn fixture_copy(dir: &Path) -> PathBuf {

@@ -2,27 +2,16 @@
 //! size that are not blank, the likelihood figures' relations, and clean errors for bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use burn::prelude::Device;
 use vae_train::data::{MnistData, Split};
 use vae_train::inspect::pictures::{interpolate, posterior_means, reconstruct};
 use vae_train::inspect::plots::project;
+
+mod support;
+use support::{TILE, fail, mnist_dir, picture, succeed, vae};
 use vae_train::run::trained_run::TrainedRun;
-
-fn vae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(args)
-        .output()
-        .expect("the vae binary runs")
-}
-
-fn mnist_dir() -> PathBuf {
-    std::env::var_os("VAE_MNIST_DIR").map(PathBuf::from).expect(
-        "these tests use the real MNIST files: set VAE_MNIST_DIR (in CI: ../shared/datasets/mnist)",
-    )
-}
 
 /// Trains `configs/smoke.json`, with `edit` applied to its text, into a fresh folder.
 fn train_smoke(edit: impl Fn(String) -> String) -> (tempfile::TempDir, PathBuf) {
@@ -57,38 +46,6 @@ fn trained_run() -> &'static Path {
     static RUN: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &RUN.get_or_init(|| train_smoke(|text| text)).1
 }
-
-fn succeed(args: &[&str]) -> String {
-    let output = vae(args);
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn fail(args: &[&str]) -> String {
-    let output = vae(args);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!output.status.success(), "{args:?} succeeded");
-    assert!(
-        !stderr.contains("panicked") && stderr.starts_with("error: "),
-        "{stderr}"
-    );
-    stderr
-}
-
-/// Size and pixel spread of a PNG.
-fn picture(path: &Path) -> (u32, u32, f64) {
-    let image = image::open(path).unwrap().to_luma8();
-    let values: Vec<f64> = image.pixels().map(|p| f64::from(p[0])).collect();
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt();
-    (image.width(), image.height(), std)
-}
-
-const TILE: u32 = 58; // 28 pixels at scale 2, plus 2 of padding
 
 #[test]
 fn pictures_have_the_documented_size_and_are_not_blank() {
