@@ -230,8 +230,7 @@ pub fn learner_epoch_rate(
         plain: true,
     })?;
     let peak_mib = memory::peak_mib();
-    let rows =
-        vae_train::inspect::plots::read_metrics(&run_dir.path().join("run").join("metrics.csv"))?;
+    let rows = vae_train::run::metrics_csv::read(&run_dir.path().join("run").join("metrics.csv"))?;
     let rates: Vec<f64> = rows
         .iter()
         .map(|row| 60_000.0 / row.train_seconds)

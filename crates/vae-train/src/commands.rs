@@ -15,8 +15,9 @@ use crate::inspect::evaluate::{EvaluateOptions, evaluate};
 use crate::inspect::pictures::{
     interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
 };
-use crate::inspect::plots::{draw_curves, draw_scatter, project, read_metrics};
+use crate::inspect::plots::{draw_curves, draw_scatter, project};
 use crate::run::RunDir;
+use crate::run::metrics_csv;
 use crate::run::trained_run::TrainedRun;
 
 struct Opened {
@@ -158,7 +159,7 @@ pub fn run_latent_plot(args: &LatentPlotArgs) -> anyhow::Result<Vec<PathBuf>> {
 
 /// `vae curves`.
 pub fn run_curves(args: &CurvesArgs) -> anyhow::Result<PathBuf> {
-    let rows = read_metrics(&RunDir::open(&args.run_dir).metrics_csv())?;
+    let rows = metrics_csv::read(&RunDir::open(&args.run_dir).metrics_csv())?;
     let path = output(&args.out, &args.run_dir, "curves.png");
     draw_curves(&rows, &path)?;
     Ok(path)

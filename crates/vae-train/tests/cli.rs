@@ -107,7 +107,7 @@ fn trains_the_smoke_config_on_real_mnist_and_writes_the_run_folder() {
 
     let csv = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], vae_train::train::renderer::CSV_HEADER);
+    assert_eq!(lines[0], vae_train::run::metrics_csv::HEADER);
     assert_eq!(lines.len(), 3, "{csv}");
     let row = |i: usize| -> Vec<f64> { lines[i].split(',').map(|v| v.parse().unwrap()).collect() };
     let (first, second) = (row(1), row(2));

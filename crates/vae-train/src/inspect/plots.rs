@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+
+use crate::run::metrics_csv::EpochMetrics;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -21,68 +23,6 @@ fn register_font() {
 
 fn plot_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow::anyhow!("plotting failed: {error:?}")
-}
-
-/// One row of `metrics.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpochMetrics {
-    /// Epoch number, from 1.
-    pub epoch: f64,
-    /// train loss, reconstruction, KL, then valid loss, reconstruction, KL.
-    pub values: [f64; 6],
-    /// Seconds of the epoch's training phase (NaN in runs written before this column existed).
-    pub train_seconds: f64,
-}
-
-/// Reads a run's `metrics.csv`.
-pub fn read_metrics(path: &Path) -> anyhow::Result<Vec<EpochMetrics>> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read {}: is this a run folder with at least one finished epoch?",
-            path.display()
-        )
-    })?;
-    let mut rows = Vec::new();
-    for (number, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<f64> = line
-            .split(',')
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .with_context(|| {
-                format!(
-                    "{} line {}: not a row of numbers",
-                    path.display(),
-                    number + 1
-                )
-            })?;
-        if fields.len() < 7 {
-            bail!(
-                "{} line {}: expected at least 7 columns, found {}",
-                path.display(),
-                number + 1,
-                fields.len()
-            );
-        }
-        let mut values = [0.0; 6];
-        values.copy_from_slice(&fields[1..7]);
-        rows.push(EpochMetrics {
-            epoch: fields[0],
-            values,
-            // epoch, 6 values, train_seconds, seconds; older runs lack train_seconds.
-            train_seconds: if fields.len() >= 9 {
-                fields[7]
-            } else {
-                f64::NAN
-            },
-        });
-    }
-    if rows.is_empty() {
-        bail!(
-            "{} has no epochs yet: train at least one epoch first",
-            path.display()
-        );
-    }
-    Ok(rows)
 }
 
 /// Two panels: loss and reconstruction (train, valid) per epoch; KL (train, valid) per epoch.

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod checkpoints;
+pub mod metrics_csv;
 pub mod trained_run;
 
 use std::path::{Path, PathBuf};

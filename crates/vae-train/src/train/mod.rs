@@ -27,6 +27,7 @@ use crate::data::{MnistData, Split};
 use crate::model::build_model;
 use crate::run::RunDir;
 use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
+use crate::run::metrics_csv;
 use crate::train::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
 use crate::train::interrupt::SignalStop;
 use crate::train::renderer::{EarlyEndSlot, RunRenderer};
@@ -191,7 +192,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
             moved.len()
         );
     }
-    keep_metrics_rows(&run, done)?;
+    metrics_csv::keep_epochs_up_to(&run.metrics_csv(), done)?;
     config
         .save(&run.config())
         .with_context(|| format!("cannot write {}", run.config().display()))?;
@@ -230,29 +231,6 @@ fn load_data(
         );
     }
     Ok((train_data, valid_data))
-}
-
-/// Drops the `metrics.csv` rows of epochs after `epoch` (a resumed run writes them again).
-fn keep_metrics_rows(run: &RunDir, epoch: usize) -> anyhow::Result<()> {
-    let path = run.metrics_csv();
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(());
-    };
-    let kept: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(i, line)| {
-            *i == 0
-                || line
-                    .split(',')
-                    .next()
-                    .and_then(|e| e.parse::<usize>().ok())
-                    .is_some_and(|e| e <= epoch)
-        })
-        .map(|(_, line)| line)
-        .collect();
-    crate::run::checkpoints::write_atomically(&path, (kept.join("\n") + "\n").as_bytes())
-        .with_context(|| format!("cannot rewrite {}", path.display()))
 }
 
 /// Trains epochs `done + 1 ..= config.num_epochs` in `run`, then saves `model.bpk`.

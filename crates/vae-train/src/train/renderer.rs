@@ -2,11 +2,11 @@
 //! (CI logs); in both cases a `metrics.csv` row per epoch.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::run::metrics_csv;
 use crate::train::step_guard::{NonFinitePolicy, StepGuard};
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
@@ -33,9 +33,6 @@ pub type EarlyEndSlot = Arc<Mutex<EarlyEnd>>;
 
 /// The metric names, in CSV column order.
 const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
-
-/// The `metrics.csv` header.
-pub const CSV_HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_loss,valid_reconstruction,valid_kl,train_seconds,seconds";
 
 /// Renders a run and writes `metrics.csv`; wraps Burn's TUI when one is given. Stops the
 /// run (through Burn's interrupter, before the epoch is checkpointed) when an epoch's loss is
@@ -116,26 +113,21 @@ impl RunRenderer {
     }
 
     fn write_csv_row(&self) -> std::io::Result<()> {
-        let new = !self.csv.exists();
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.csv)?;
-        if new {
-            writeln!(file, "{CSV_HEADER}")?;
+        let mut values = [0.0; 6];
+        for (slot, (valid, name)) in values.iter_mut().zip(
+            [false, true]
+                .into_iter()
+                .flat_map(|valid| METRICS.into_iter().map(move |name| (valid, name))),
+        ) {
+            *slot = self.value(valid, name);
         }
-        let mut row = self.epoch.to_string();
-        for valid in [false, true] {
-            for name in METRICS {
-                row.push_str(&format!(",{:.4}", self.value(valid, name)));
-            }
-        }
-        row.push_str(&format!(
-            ",{:.3},{:.3}",
+        metrics_csv::append_row(
+            &self.csv,
+            self.epoch,
+            values,
             self.train_seconds,
-            self.epoch_start.elapsed().as_secs_f64()
-        ));
-        writeln!(file, "{row}")
+            self.epoch_start.elapsed().as_secs_f64(),
+        )
     }
 }
 
