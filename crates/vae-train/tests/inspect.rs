@@ -409,3 +409,29 @@ fn a_label_for_an_unconditional_model_is_refused_with_the_fix() {
         "{error}"
     );
 }
+
+/// A Bernoulli model's record opened under a config that asks for a learned-σ Gaussian (whose
+/// σ the record lacks): refused, naming the likelihood and the fix; nothing is changed.
+#[test]
+fn a_record_without_the_configs_likelihood_parameter_is_refused_by_name() {
+    let source = trained_run();
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["config.json", "model.bpk", "model.bpk.sha256"] {
+        std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
+    }
+    let config_path = dir.path().join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["likelihood"] = serde_json::json!({"kind": "gaussian", "learned_sigma": "shared"});
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let model_before = std::fs::read(dir.path().join("model.bpk")).unwrap();
+    let error = fail(&["sample", "--run-dir", dir.path().to_str().unwrap()]);
+    assert!(
+        error.contains("likelihood `gaussian`") && error.contains("config.json"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("model.bpk")).unwrap(),
+        model_before
+    );
+}
