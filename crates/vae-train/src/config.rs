@@ -119,15 +119,14 @@ pub enum LikelihoodChoice {
         /// `"shared"` or `"per-pixel"`: learn σ.
         #[serde(default)]
         learned_sigma: Option<SigmaChoice>,
-        /// The floor of a learned σ.
-        #[serde(default = "default_min_sigma")]
-        min_sigma: f64,
+        /// The floor of a learned σ (default 0.001); refused with a fixed `sigma`.
+        #[serde(default)]
+        min_sigma: Option<f64>,
     },
 }
 
-fn default_min_sigma() -> f64 {
-    1e-3
-}
+/// The floor of a learned σ when the config gives none.
+pub const DEFAULT_MIN_SIGMA: f64 = 1e-3;
 
 /// What a learned Gaussian σ covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,16 +148,19 @@ impl LikelihoodChoice {
                 sigma,
                 learned_sigma,
                 min_sigma,
-            } => LikelihoodConfig::Gaussian(
-                GaussianConfig::new()
-                    .with_sigma(*sigma)
-                    .with_learned_sigma(learned_sigma.map(|s| match s {
-                        SigmaChoice::Shared => LearnedSigma::Shared,
-                        SigmaChoice::PerPixel => LearnedSigma::PerElement,
-                    }))
-                    .with_min_sigma(*min_sigma)
-                    .with_initial_sigma(1.0_f64.max(*min_sigma)),
-            ),
+            } => {
+                let min_sigma = min_sigma.unwrap_or(DEFAULT_MIN_SIGMA);
+                LikelihoodConfig::Gaussian(
+                    GaussianConfig::new()
+                        .with_sigma(*sigma)
+                        .with_learned_sigma(learned_sigma.map(|s| match s {
+                            SigmaChoice::Shared => LearnedSigma::Shared,
+                            SigmaChoice::PerPixel => LearnedSigma::PerElement,
+                        }))
+                        .with_min_sigma(min_sigma)
+                        .with_initial_sigma(1.0_f64.max(min_sigma)),
+                )
+            }
         }
     }
 }
@@ -331,6 +333,18 @@ impl TrainingConfig {
                 IMAGE_SHAPE.elements()
             ));
         }
+        if let LikelihoodChoice::Gaussian {
+            sigma: Some(_),
+            min_sigma: Some(_),
+            ..
+        } = self.likelihood
+        {
+            return Err(
+                "`likelihood.min_sigma` bounds a learned σ, but `likelihood.sigma` fixes \
+                        it: remove `min_sigma`, or replace `sigma` with `learned_sigma`"
+                    .into(),
+            );
+        }
         self.likelihood
             .to_config()
             .validate()
@@ -428,7 +442,14 @@ mod tests {
         .unwrap();
         assert_eq!(ok.condition.dim(), CLASSES);
         type Case<'a> = (&'a dyn Fn(&mut Value), &'a str);
-        let cases: [Case; 7] = [
+        let cases: [Case; 8] = [
+            (
+                &|c| {
+                    c["likelihood"] =
+                        serde_json::json!({"kind": "gaussian", "sigma": 0.1, "min_sigma": 0.01})
+                },
+                "remove `min_sigma`",
+            ),
             (
                 &|c| {
                     c["network"] = conv.clone();
