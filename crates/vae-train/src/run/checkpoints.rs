@@ -76,39 +76,81 @@ pub fn save_atomically<R: Checkpoint>(record: R, path: &Path) -> Result<(), Chec
     result
 }
 
+/// Why a checkpoint file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The file is not there.
+    #[error("{} is missing", .0.display())]
+    Missing(PathBuf),
+    /// The file or its digest cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file does not match its digest.
+    #[error("{} is corrupt: its SHA-256 does not match {}", path.display(), digest.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Its digest file.
+        digest: PathBuf,
+    },
+    /// The file is intact but does not load (another architecture, or not a record).
+    #[error("{} does not load: {reason}", path.display())]
+    DoesNotLoad {
+        /// The file.
+        path: PathBuf,
+        /// Burn's reason.
+        reason: String,
+    },
+    /// The run's config describes no model that can be built.
+    #[error(transparent)]
+    Model(#[from] vae_model::VaeError),
+}
+
 /// Checks `path` against its digest; a file saved before digests existed passes unchecked.
-pub fn verify(path: &Path) -> Result<(), String> {
+pub fn verify(path: &Path) -> Result<(), CheckpointError> {
     if !path.is_file() {
-        return Err(format!("{} is missing", path.display()));
+        return Err(CheckpointError::Missing(path.to_owned()));
     }
     let digest = digest_path(path);
     if !digest.is_file() {
         return Ok(());
     }
-    let expected = std::fs::read_to_string(&digest)
-        .map_err(|e| format!("cannot read {}: {e}", digest.display()))?;
-    let actual = sha256_hex(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |source| CheckpointError::Unreadable { path, source }
+    };
+    let expected = std::fs::read_to_string(&digest).map_err(unreadable(&digest))?;
+    let actual = sha256_hex(path).map_err(unreadable(path))?;
     if expected.trim() != actual {
-        return Err(format!(
-            "{} is corrupt: its SHA-256 does not match {}",
-            path.display(),
-            digest.display()
-        ));
+        return Err(CheckpointError::Corrupt {
+            path: path.to_owned(),
+            digest,
+        });
     }
     Ok(())
 }
 
 /// Checks that epoch `epoch`'s three files are present, intact and load, the model into the
 /// architecture `config` describes.
-pub fn check_epoch(run: &RunDir, config: &TrainingConfig, epoch: usize) -> Result<(), String> {
+pub fn check_epoch(
+    run: &RunDir,
+    config: &TrainingConfig,
+    epoch: usize,
+) -> Result<(), CheckpointError> {
     for kind in KINDS {
         verify(&checkpoint_path(run, kind, epoch))?;
     }
-    let load_error =
-        |path: PathBuf, e: &dyn std::fmt::Display| format!("{} does not load: {e}", path.display());
+    let load_error = |path: PathBuf, e: &dyn std::fmt::Display| CheckpointError::DoesNotLoad {
+        path,
+        reason: e.to_string(),
+    };
     let path = checkpoint_path(run, "model", epoch);
-    build_model(config, &Device::flex())
-        .map_err(|e| e.to_string())?
+    build_model(config, &Device::flex())?
         .try_load_file(&path)
         .map_err(|e| load_error(path.clone(), &e))?;
     let path = checkpoint_path(run, "optim", epoch);
@@ -220,7 +262,7 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0x40;
         std::fs::write(&path, bytes).unwrap();
-        let error = verify(&path).unwrap_err();
+        let error = verify(&path).unwrap_err().to_string();
         assert!(error.contains("corrupt"), "{error}");
     }
 
@@ -240,7 +282,7 @@ mod tests {
         // Truncation is caught by the digest, and by Burn's reader when there is no digest.
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(verify(&path).unwrap_err().contains("corrupt"));
+        assert!(verify(&path).unwrap_err().to_string().contains("corrupt"));
         std::fs::remove_file(digest_path(&path)).unwrap();
         let model = build_model(&config, &Device::flex()).unwrap();
         assert!(model.try_load_file(&path).is_err());
