@@ -31,7 +31,11 @@ pub fn continuous_bernoulli_log_norm<const X: usize>(logits: Tensor<X>) -> Tenso
     let near_zero = magnitude.clone().lower_elem(LOG_NORM_SERIES_BELOW);
     let safe = magnitude.clone().clamp_min(LOG_NORM_SERIES_BELOW);
     let closed = (safe.clone() / safe.div_scalar(2.0).tanh()).log();
-    let h2 = magnitude.div_scalar(2.0).square();
+    // The series sees at most the threshold, so that its masked-off values stay finite too.
+    let h2 = magnitude
+        .clamp_max(LOG_NORM_SERIES_BELOW)
+        .div_scalar(2.0)
+        .square();
     let series = h2.clone().div_scalar(3.0) - h2.square().mul_scalar(7.0 / 90.0);
     closed.mask_where(near_zero, series.add_scalar(std::f64::consts::LN_2))
 }
@@ -48,9 +52,10 @@ pub fn continuous_bernoulli_mean<const X: usize>(logits: Tensor<X>) -> Tensor<X>
     let safe = logits.clone().mask_fill(near_zero.clone(), 1.0);
     let closed = safe.clone().div_scalar(2.0).tanh().recip().div_scalar(2.0) - safe.recip();
     let closed = closed.add_scalar(0.5);
-    let l2 = logits.clone().square();
-    let series = logits.clone().div_scalar(12.0) - logits.clone() * l2.clone().div_scalar(720.0)
-        + logits * l2.clone() * l2.div_scalar(30240.0);
+    let small = logits.clamp(-MEAN_SERIES_BELOW, MEAN_SERIES_BELOW);
+    let l2 = small.clone().square();
+    let series = small.clone().div_scalar(12.0) - small.clone() * l2.clone().div_scalar(720.0)
+        + small * l2.clone() * l2.div_scalar(30240.0);
     closed.mask_where(near_zero, series.add_scalar(0.5))
 }
 
