@@ -158,40 +158,34 @@ fn bad_input_gets_a_clean_error() {
     let png = out.path().join("x.png");
     let png = png.to_str().unwrap();
 
-    let stderr = fail(&[
-        "evaluate",
-        "--run-dir",
-        run,
-        "--data-dir",
-        data,
-        "--samples",
-        "0",
-    ]);
-    assert!(stderr.contains("--samples is 0"), "{stderr}");
-    let stderr = fail(&[
-        "reconstruct",
-        "--run-dir",
-        run,
-        "--data-dir",
-        data,
-        "--indices",
-        "10000",
-        "--out",
-        png,
-    ]);
-    assert!(stderr.contains("index 10000 is out of range"), "{stderr}");
-    let stderr = fail(&[
-        "interpolate",
-        "--run-dir",
-        run,
-        "--data-dir",
-        data,
-        "--pairs",
-        "1-2",
-        "--out",
-        png,
-    ]);
-    assert!(stderr.contains("not a pair"), "{stderr}");
+    let options = ["--run-dir", run, "--data-dir", data];
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("evaluate", &["--samples", "0"], "--samples is 0"),
+        (
+            "reconstruct",
+            &["--indices", "10000", "--out", png],
+            "index 10000 is out of range",
+        ),
+        (
+            "traverse",
+            &["--index", "10000", "--out", png],
+            "index 10000 is out of range",
+        ),
+        (
+            "interpolate",
+            &["--pairs", "1-2", "--out", png],
+            "not a pair",
+        ),
+    ];
+    for (command, extra, expected) in cases {
+        let args: Vec<&str> = [command]
+            .into_iter()
+            .chain(options)
+            .chain(extra.iter().copied())
+            .collect();
+        let stderr = fail(&args);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 
     // A folder that is not a run, a run without a model, and a model that does not match.
     let empty = tempfile::tempdir().unwrap();
