@@ -1,13 +1,13 @@
 //! One training run with Burn's `Learner`: data, model, Adam, metrics, checkpoints,
 //! pictures and the run folder.
 
-pub mod epoch_artifacts;
-pub mod interrupt;
-pub mod renderer;
-pub mod resumable_loader;
+pub(crate) mod epoch_artifacts;
+pub(crate) mod interrupt;
+pub(crate) mod renderer;
+pub(crate) mod resumable_loader;
 pub mod step;
 pub mod step_guard;
-pub mod stop;
+pub(crate) mod stop;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -111,7 +111,7 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
 ///
 /// On a CPU backend the result is bit-identical to a run that was never interrupted: the
 /// model, Adam state and scheduler come from the checkpoint, and the data order and random
-/// numbers of each epoch depend only on the seed and the epoch ([`ResumableLoader`]). A
+/// numbers of each epoch depend only on the seed and the epoch (`ResumableLoader`). A
 /// checkpoint that is incomplete, corrupt or does not load is passed over (and set aside as
 /// `*.discarded`) for the one before it, saying so.
 pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
