@@ -154,7 +154,7 @@ fn measure_ours(
 ) -> anyhow::Result<Vec<Line>> {
     let mut lines = Vec::new();
     for &backend in &args.backends {
-        let device = backend.device().map_err(anyhow::Error::msg)?;
+        let device = backend.device()?;
         let name = backend.feature().to_string();
         eprintln!("measuring {name} ...");
         let wants = |w: &str| args.workloads.iter().any(|x| x == w);

@@ -44,7 +44,7 @@ impl Backend {
 
     /// The backend's device, or an error naming the feature to enable.
     #[allow(unreachable_code, unreachable_patterns, deprecated)] // each arm exists only with its feature; ndarray is deprecated upstream
-    pub fn device(self) -> Result<Device, String> {
+    pub fn device(self) -> Result<Device, BackendError> {
         match self {
             #[cfg(feature = "flex")]
             Backend::Flex => return Ok(Device::flex()),
@@ -54,28 +54,38 @@ impl Backend {
             Backend::Wgpu => return probe_wgpu(Device::wgpu(Default::default())),
             _ => {}
         }
-        Err(format!(
-            "backend `{name}` is not compiled into this binary. Rebuild with `--features {feature}` \
-             (e.g. `cargo run --release --features {feature} -- train --backend {name} ...`)",
-            name = self.feature(),
-            feature = self.feature(),
-        ))
+        Err(BackendError::NotCompiled(self.feature()))
     }
+}
+
+/// A backend that cannot give a device.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The backend's cargo feature was not enabled in this build.
+    #[error(
+        "backend `{0}` is not compiled into this binary. Rebuild with `--features {0}` (e.g. \
+         `cargo run --release --features {0} -- train --backend {0} ...`)"
+    )]
+    NotCompiled(&'static str),
+    /// wgpu found no adapter.
+    #[error(
+        "the wgpu backend found no usable GPU adapter. Install a Vulkan, Metal or DX12 driver \
+         (on Debian/Ubuntu without a GPU, `apt-get install mesa-vulkan-drivers` gives a software \
+         one), or choose `--backend flex`"
+    )]
+    NoGpuAdapter,
 }
 
 /// wgpu finds its adapter lazily and panics if there is none: try one tiny op first.
 #[cfg(feature = "wgpu")]
-fn probe_wgpu(device: Device) -> Result<Device, String> {
+fn probe_wgpu(device: Device) -> Result<Device, BackendError> {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let probe = std::panic::catch_unwind(|| Tensor::<1>::zeros([1], &device).into_data());
     std::panic::set_hook(previous_hook);
-    probe.map(|_| device).map_err(|_| {
-        "the wgpu backend found no usable GPU adapter. Install a Vulkan, Metal or DX12 driver \
-         (on Debian/Ubuntu without a GPU, `apt-get install mesa-vulkan-drivers` gives a software \
-         one), or choose `--backend flex`"
-            .to_string()
-    })
+    probe
+        .map(|_| device)
+        .map_err(|_| BackendError::NoGpuAdapter)
 }
 
 impl std::fmt::Display for Backend {

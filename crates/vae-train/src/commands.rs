@@ -27,7 +27,7 @@ struct Opened {
 
 fn open(args: &RunArgs) -> anyhow::Result<Opened> {
     let backend = resolve_backend(args.backend)?;
-    let device = backend.device().map_err(anyhow::Error::msg)?;
+    let device = backend.device()?;
     let run = TrainedRun::open(&args.run_dir, &device)?;
     Ok(Opened { run, device })
 }

@@ -101,7 +101,7 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
     if options.chunk == 0 || options.batch_size == 0 {
         bail!("--chunk and --batch-size must be at least 1");
     }
-    let device = options.backend.device().map_err(anyhow::Error::msg)?;
+    let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
     let mut test = run
         .config

@@ -90,7 +90,7 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
     config
         .validate()
         .map_err(|reason| anyhow::anyhow!("invalid training config: {reason}"))?;
-    let device = backend.device().map_err(anyhow::Error::msg)?;
+    let device = backend.device()?;
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     // Only now, with everything checked, touch the file system.
@@ -181,7 +181,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
             config.num_epochs
         );
     }
-    let device = backend.device().map_err(anyhow::Error::msg)?;
+    let device = backend.device()?;
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     let moved = set_aside_after(&run, done)
