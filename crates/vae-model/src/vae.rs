@@ -103,7 +103,6 @@ where
         condition: Option<&Tensor<2>>,
         batch: usize,
     ) -> Result<(), VaeError> {
-        let found = condition.map(|c| c.dims().to_vec()).unwrap_or_default();
         let ok = match condition {
             None => self.condition_dim == 0,
             Some(c) => self.condition_dim > 0 && c.dims() == [batch, self.condition_dim],
@@ -118,7 +117,7 @@ where
         };
         Err(VaeError::Condition {
             expected,
-            found,
+            found: condition.map(|c| c.dims().to_vec()).unwrap_or_default(),
             condition_dim: self.condition_dim,
         })
     }

@@ -5,6 +5,14 @@ use burn::prelude::*;
 use serde::Deserialize;
 use vae_model::{DiagonalGaussian, bernoulli_nll_with_logits, negative_elbo};
 
+mod support;
+use support::values;
+
+/// f32 arithmetic over a dozen terms: relative 1e-5 plus a small absolute slack.
+fn assert_close(actual: &[f64], expected: &[f64], what: &str) {
+    support::assert_close(actual, expected.iter().copied(), 1e-5, 1e-4, what);
+}
+
 #[derive(Deserialize)]
 struct Golden {
     logits: Vec<Vec<f32>>,
@@ -28,28 +36,6 @@ fn matrix(rows: &[Vec<f32>], device: &Device) -> Tensor<2> {
     let cols = rows[0].len();
     let flat: Vec<f32> = rows.iter().flatten().copied().collect();
     Tensor::<1>::from_floats(flat.as_slice(), device).reshape([rows.len(), cols])
-}
-
-fn values(tensor: Tensor<1>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32 data")
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
-
-fn assert_close(actual: &[f64], expected: &[f64], what: &str) {
-    assert_eq!(actual.len(), expected.len(), "{what}: length");
-    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
-        // f32 arithmetic over a dozen terms: relative 1e-5 plus a small absolute slack.
-        let tolerance = 1e-5 * e.abs() + 1e-4;
-        assert!(
-            (a - e).abs() <= tolerance,
-            "{what}[{i}]: got {a}, reference {e} (tolerance {tolerance})"
-        );
-    }
 }
 
 #[test]

@@ -1,13 +1,11 @@
 //! The importance-weighted log-likelihood against `log p(x)` computed by numerical
 //! integration, for a VAE with a one-dimensional latent where the integral is cheap.
 
-use std::sync::Mutex;
-
 use burn::prelude::*;
 use vae_model::{Vae, VaeConfig, log_mean_exp};
 
-/// Flex's RNG is process-global; tests that draw from it take turns.
-static RNG: Mutex<()> = Mutex::new(());
+mod support;
+use support::{lock_rng, values};
 
 /// Binary images of 6 pixels.
 const IMAGES: [[f32; 6]; 4] = [
@@ -29,15 +27,6 @@ fn model(device: &Device) -> Vae {
 fn images(device: &Device) -> Tensor<2> {
     let flat: Vec<f32> = IMAGES.iter().flatten().copied().collect();
     Tensor::<1>::from_floats(flat.as_slice(), device).reshape([IMAGES.len(), 6])
-}
-
-fn values(t: Tensor<1>) -> Vec<f64> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .unwrap()
-        .into_iter()
-        .map(f64::from)
-        .collect()
 }
 
 /// `log p(x) = log ∫ N(z; 0, 1) p(x|z) dz` by the trapezoid rule on [-12, 12], in f64
@@ -73,7 +62,7 @@ fn exact_log_likelihood(vae: &Vae, device: &Device) -> Vec<f64> {
 
 #[test]
 fn converges_to_the_exact_log_likelihood_and_bounds_it_from_below() {
-    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let _rng = lock_rng();
     let device = Device::flex();
     let vae = model(&device);
     let exact = exact_log_likelihood(&vae, &device);
@@ -138,7 +127,7 @@ fn converges_to_the_exact_log_likelihood_and_bounds_it_from_below() {
 
 #[test]
 fn small_uneven_chunks_give_the_same_per_image_estimate() {
-    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let _rng = lock_rng();
     let device = Device::flex();
     let vae = model(&device);
     let exact = exact_log_likelihood(&vae, &device);

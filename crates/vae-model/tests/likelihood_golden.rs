@@ -10,6 +10,14 @@ use vae_model::likelihood::{
 };
 use vae_model::{Likelihood, LikelihoodConfig};
 
+mod support;
+use support::values;
+
+/// f32 arithmetic: relative 1e-5, plus 1e-6 absolute for values that cancel to near 0.
+fn assert_close(actual: &[f64], expected: impl Iterator<Item = f64>, what: &str) {
+    support::assert_close(actual, expected, 1e-5, 1e-6, what);
+}
+
 #[derive(Deserialize)]
 struct Golden {
     bernoulli: Vec<BernoulliCase>,
@@ -51,29 +59,6 @@ fn column(values: impl Iterator<Item = f64>, device: &Device) -> Tensor<2> {
     let values: Vec<f32> = values.map(|v| v as f32).collect();
     let n = values.len();
     Tensor::<1>::from_floats(values.as_slice(), device).reshape([n, 1])
-}
-
-fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f64> {
-    tensor
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32 data")
-        .into_iter()
-        .map(f64::from)
-        .collect()
-}
-
-/// f32 arithmetic: relative 1e-5, plus 1e-6 absolute for values that cancel to near 0.
-fn assert_close(actual: &[f64], expected: impl Iterator<Item = f64>, what: &str) {
-    let expected: Vec<f64> = expected.collect();
-    assert_eq!(actual.len(), expected.len(), "{what}: length");
-    for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
-        let tolerance = 1e-5 * e.abs() + 1e-6;
-        assert!(
-            (a - e).abs() <= tolerance,
-            "{what}[{i}]: got {a}, reference {e} (tolerance {tolerance})"
-        );
-    }
 }
 
 #[test]

@@ -1,22 +1,15 @@
 //! Behaviour of the model: shapes, config validation, the reparameterization's gradients,
 //! and the saved record round trip.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use vae_model::{ActivationConfig, Bernoulli, Vae, VaeConfig, VaeError};
 
-/// Flex's random number generator is global to the process and tests run in parallel
-/// threads: every test holds this lock while it draws random numbers.
-static RNG: Mutex<()> = Mutex::new(());
+mod support;
 
-fn test_device() -> (MutexGuard<'static, ()>, Device) {
-    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::flex();
-    device.seed(7);
-    (guard, device)
+fn test_device() -> (std::sync::MutexGuard<'static, ()>, Device) {
+    support::seeded_flex(7)
 }
 
 fn small_config() -> VaeConfig {

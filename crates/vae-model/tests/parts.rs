@@ -2,8 +2,6 @@
 //! saves and reloads; the convolutional networks keep any image shape; conditions reach both
 //! networks.
 
-use std::sync::{Mutex, MutexGuard};
-
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, Tanh};
 use burn::optim::{AdamConfig, GradientsParams};
@@ -14,15 +12,10 @@ use vae_model::{
     DiagonalGaussian, Encoder, ImageShape, MlpDecoderConfig, MlpEncoderConfig, Vae,
 };
 
-/// Flex's random number generator is global to the process: each test holds this lock while
-/// it draws random numbers.
-static RNG: Mutex<()> = Mutex::new(());
+mod support;
 
-fn test_device() -> (MutexGuard<'static, ()>, Device) {
-    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let device = Device::flex();
-    device.seed(5);
-    (guard, device)
+fn test_device() -> (std::sync::MutexGuard<'static, ()>, Device) {
+    support::seeded_flex(5)
 }
 
 /// An encoder this crate does not ship: one tanh layer, then the two heads.
@@ -188,12 +181,7 @@ fn the_conv_parameter_count_is_the_built_pairs() {
             .with_hidden_dim(hidden)
             .with_condition_dim(condition);
         let encoder = config.try_init(&device).unwrap();
-        let decoder = ConvDecoderConfig::new(image, 20)
-            .with_conv_channels(channels.clone())
-            .with_hidden_dim(hidden)
-            .with_condition_dim(condition)
-            .try_init(&device)
-            .unwrap();
+        let decoder = config.decoder().try_init(&device).unwrap();
         let built = encoder.num_params() + decoder.num_params();
         assert_eq!(built as u128, config.pair_num_params(), "{channels:?}");
         if channels == [32, 64] {

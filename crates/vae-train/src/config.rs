@@ -12,7 +12,7 @@ use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
 /// `torch.optim.Adam`'s default epsilon.
 pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
-use crate::data::DatasetKind;
+use crate::data::{DatasetKind, IMAGE_SIDE, NUM_CLASSES};
 use crate::error::ConfigError;
 
 /// A complete training run: model, optimizer, schedule and data limits.
@@ -64,15 +64,15 @@ pub struct TrainingConfig {
     pub dataset: DatasetKind,
 }
 
-/// The shape of the images the data loader gives (MNIST's).
+/// The shape of the images the data loader gives (both datasets: 1×28×28).
 pub const IMAGE_SHAPE: ImageShape = ImageShape {
     channels: 1,
-    height: 28,
-    width: 28,
+    height: IMAGE_SIDE,
+    width: IMAGE_SIDE,
 };
 
-/// Classes of the labels a `"label"` condition encodes.
-pub const CLASSES: usize = 10;
+/// Classes of the labels a `"label"` condition encodes (both datasets have 10).
+pub const CLASSES: usize = NUM_CLASSES;
 
 /// Which network pair a run trains.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -401,6 +401,14 @@ fn unknown_key(raw: &Value, canonical: &Value, prefix: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Seconds the fuzz test runs: `VAE_FUZZ_SECONDS`, default 2.
+    fn fuzz_seconds() -> f64 {
+        std::env::var("VAE_FUZZ_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2.0)
+    }
+
     fn json() -> Value {
         serde_json::to_value(TrainingConfig::default()).unwrap()
     }
@@ -580,7 +588,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let start = std::time::Instant::now();
         let (mut runs, mut accepted) = (0usize, 0usize);
-        while start.elapsed().as_secs_f64() < crate::data::tests::fuzz_seconds() {
+        while start.elapsed().as_secs_f64() < fuzz_seconds() {
             let mut text = seed_text.clone();
             for _ in 0..rng.random_range(1..3) {
                 let chars: Vec<char> = text.chars().collect();

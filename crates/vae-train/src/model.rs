@@ -15,8 +15,8 @@ use burn::module::{
 use burn::prelude::*;
 use vae_model::likelihood::AnyLikelihood;
 use vae_model::{
-    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, Decoder, DiagonalGaussian,
-    Encoder, MlpDecoder, MlpEncoder, Vae, VaeError,
+    ConvDecoder, ConvEncoder, ConvEncoderConfig, Decoder, DiagonalGaussian, Encoder, MlpDecoder,
+    MlpEncoder, Vae, VaeError,
 };
 
 use crate::config::{IMAGE_SHAPE, NetworkChoice, TrainingConfig};
@@ -133,18 +133,13 @@ pub fn build_model(config: &TrainingConfig, device: &Device) -> Result<CliVae, V
             conv_channels,
             hidden_dim,
         } => {
-            let encoder = ConvEncoderConfig::new(IMAGE_SHAPE, model.latent_dim)
+            let conv = ConvEncoderConfig::new(IMAGE_SHAPE, model.latent_dim)
                 .with_conv_channels(conv_channels.clone())
                 .with_hidden_dim(*hidden_dim)
                 .with_activation(model.activation.clone())
-                .with_condition_dim(condition_dim)
-                .try_init(device)?;
-            let decoder = ConvDecoderConfig::new(IMAGE_SHAPE, model.latent_dim)
-                .with_conv_channels(conv_channels.clone())
-                .with_hidden_dim(*hidden_dim)
-                .with_activation(model.activation.clone())
-                .with_condition_dim(condition_dim)
-                .try_init(device)?;
+                .with_condition_dim(condition_dim);
+            let encoder = conv.try_init(device)?;
+            let decoder = conv.decoder().try_init(device)?;
             (AnyEncoder::Conv(encoder), AnyDecoder::Conv(decoder))
         }
     };

@@ -50,8 +50,8 @@ pub fn continuous_bernoulli_log_norm<const X: usize>(logits: Tensor<X>) -> Tenso
 pub fn continuous_bernoulli_mean<const X: usize>(logits: Tensor<X>) -> Tensor<X> {
     let near_zero = logits.clone().abs().lower_elem(MEAN_SERIES_BELOW);
     let safe = logits.clone().mask_fill(near_zero.clone(), 1.0);
-    let closed = safe.clone().div_scalar(2.0).tanh().recip().div_scalar(2.0) - safe.recip();
-    let closed = closed.add_scalar(0.5);
+    let closed = (safe.clone().div_scalar(2.0).tanh().recip().div_scalar(2.0) - safe.recip())
+        .add_scalar(0.5);
     let small = logits.clamp(-MEAN_SERIES_BELOW, MEAN_SERIES_BELOW);
     let l2 = small.clone().square();
     let series = small.clone().div_scalar(12.0) - small.clone() * l2.clone().div_scalar(720.0)

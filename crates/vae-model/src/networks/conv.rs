@@ -105,6 +105,16 @@ impl ConvEncoderConfig {
         )
     }
 
+    /// The config of the decoder that mirrors this encoder: the same image, channels, dense
+    /// layer, latent and condition widths, and activation.
+    pub fn decoder(&self) -> ConvDecoderConfig {
+        ConvDecoderConfig::new(self.image, self.latent_dim)
+            .with_conv_channels(self.conv_channels.clone())
+            .with_hidden_dim(self.hidden_dim)
+            .with_activation(self.activation.clone())
+            .with_condition_dim(self.condition_dim)
+    }
+
     /// Parameters of this encoder and the mirroring [`ConvDecoder`] (same sizes) together.
     pub fn pair_num_params(&self) -> u128 {
         conv_pair_params(
