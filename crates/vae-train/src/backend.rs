@@ -42,6 +42,13 @@ impl Backend {
             .find(|b| b.is_compiled())
     }
 
+    /// `backend` if given, else the first compiled one.
+    pub fn resolve(backend: Option<Self>) -> Result<Self, BackendError> {
+        backend
+            .or_else(Self::default_compiled)
+            .ok_or(BackendError::NoneCompiled)
+    }
+
     /// The backend's device, or an error naming the feature to enable.
     #[allow(unreachable_code, unreachable_patterns, deprecated)] // each arm exists only with its feature; ndarray is deprecated upstream
     pub fn device(self) -> Result<Device, BackendError> {
@@ -67,6 +74,11 @@ pub enum BackendError {
          `cargo run --release --features {0} -- train --backend {0} ...`)"
     )]
     NotCompiled(&'static str),
+    /// The binary was built without any backend feature.
+    #[error(
+        "no backend is compiled into this binary: rebuild with `--features flex` (or ndarray, wgpu)"
+    )]
+    NoneCompiled,
     /// wgpu found no adapter.
     #[error(
         "the wgpu backend found no usable GPU adapter. Install a Vulkan, Metal or DX12 driver \

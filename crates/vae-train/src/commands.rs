@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::prelude::*;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendError};
 use crate::cli::{
     CurvesArgs, EvaluateArgs, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
     SampleArgs, TraverseArgs,
@@ -33,12 +33,8 @@ fn open(args: &RunArgs) -> anyhow::Result<Opened> {
 }
 
 /// The backend asked for, or the first compiled one.
-pub fn resolve_backend(backend: Option<Backend>) -> anyhow::Result<Backend> {
-    match backend {
-        Some(backend) => Ok(backend),
-        None => Backend::default_compiled()
-            .context("no backend is compiled in: rebuild with --features flex (or ndarray, wgpu)"),
-    }
+pub fn resolve_backend(backend: Option<Backend>) -> Result<Backend, BackendError> {
+    Backend::resolve(backend)
 }
 
 /// The test split of the dataset the run was trained on.

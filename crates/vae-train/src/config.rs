@@ -13,7 +13,7 @@ use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
 pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
 use crate::data::{DatasetKind, IMAGE_SIDE, NUM_CLASSES};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, InvalidConfig};
 
 /// A complete training run: model, optimizer, schedule and data limits.
 ///
@@ -177,6 +177,14 @@ pub enum ConditionChoice {
 }
 
 impl ConditionChoice {
+    /// `none` or `label`, as the config spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Label => "label",
+        }
+    }
+
     /// Width of the condition vector (0 for none).
     pub fn dim(self) -> usize {
         match self {
@@ -242,27 +250,34 @@ impl TrainingConfig {
     }
 
     /// Parses and validates JSON text; the error is one sentence naming the field.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let raw: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Self, InvalidConfig> {
+        let raw: Value = serde_json::from_str(text)
+            .map_err(|e| InvalidConfig::new("", format!("not valid JSON: {e}")))?;
         let config: Self = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
             match e.path().to_string().as_str() {
-                "." => e.inner().to_string(),
-                path => format!("at `{path}`: {}", e.inner()),
+                "." => InvalidConfig::new("", e.inner().to_string()),
+                path => InvalidConfig::new(path, format!("at `{path}`: {}", e.inner())),
             }
         })?;
         // Serde ignores unknown keys (and Burn's configs cannot forbid them): find typos by
         // comparing the file with the config written back.
-        let canonical = serde_json::to_value(&config).map_err(|e| e.to_string())?;
+        let canonical =
+            serde_json::to_value(&config).map_err(|e| InvalidConfig::new("", e.to_string()))?;
         if let Some(path) = unknown_key(&raw, &canonical, "") {
-            return Err(format!("unknown field `{path}`"));
+            return Err(InvalidConfig::new(
+                path.clone(),
+                format!("unknown field `{path}`"),
+            ));
         }
         config.validate()?;
         Ok(config)
     }
 
     /// Checks every rule; the message names the field, the value and the rule.
-    pub fn validate(&self) -> Result<(), String> {
-        self.model.validate().map_err(|e| format!("model: {e}"))?;
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        self.model
+            .validate()
+            .map_err(|e| InvalidConfig::new("model", format!("model: {e}")))?;
         self.validate_parts()?;
         self.validate_optimizer()?;
         let positive = [
@@ -271,7 +286,10 @@ impl TrainingConfig {
         ];
         for (field, value) in positive {
             if value == 0 {
-                return Err(format!("`{field}` is 0, but it must be at least 1"));
+                return Err(InvalidConfig::new(
+                    field,
+                    format!("`{field}` is 0, but it must be at least 1"),
+                ));
             }
         }
         for (field, value) in [
@@ -279,58 +297,72 @@ impl TrainingConfig {
             ("valid_images", self.valid_images),
         ] {
             if value == Some(0) {
-                return Err(format!(
-                    "`{field}` is 0: use null for the whole split or a count >= 1"
+                return Err(InvalidConfig::new(
+                    field,
+                    format!("`{field}` is 0: use null for the whole split or a count >= 1"),
                 ));
             }
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(format!(
-                "`learning_rate` is {}, but it must be a finite number > 0 (PyTorch's example uses 1e-3)",
-                self.learning_rate
+            return Err(InvalidConfig::new(
+                "learning_rate",
+                format!(
+                    "`learning_rate` is {}, but it must be a finite number > 0 (PyTorch's \
+                     example uses 1e-3)",
+                    self.learning_rate
+                ),
             ));
         }
         Ok(())
     }
 
     /// The network and likelihood choices, and how they fit the data.
-    fn validate_parts(&self) -> Result<(), String> {
+    fn validate_parts(&self) -> Result<(), InvalidConfig> {
         if let NetworkChoice::Conv {
             conv_channels,
             hidden_dim,
         } = &self.network
         {
             if self.model.input_dim != IMAGE_SHAPE.elements() {
-                return Err(format!(
-                    "`network` is conv, which needs images of a known size: the data is {}x{}x{} \
+                return Err(InvalidConfig::new(
+                    "model.input_dim",
+                    format!(
+                        "`network` is conv, which needs images of a known size: the data is {}x{}x{} \
                      = {} values per image, but `model.input_dim` is {}. Set `model.input_dim` \
                      to {} or use {{\"kind\": \"mlp\"}}",
-                    IMAGE_SHAPE.channels,
-                    IMAGE_SHAPE.height,
-                    IMAGE_SHAPE.width,
-                    IMAGE_SHAPE.elements(),
-                    self.model.input_dim,
-                    IMAGE_SHAPE.elements()
+                        IMAGE_SHAPE.channels,
+                        IMAGE_SHAPE.height,
+                        IMAGE_SHAPE.width,
+                        IMAGE_SHAPE.elements(),
+                        self.model.input_dim,
+                        IMAGE_SHAPE.elements()
+                    ),
                 ));
             }
             if !self.model.hidden_dims.is_empty() {
-                return Err(format!(
-                    "`model.hidden_dims` is {:?}, but it sizes the mlp network and `network` is \
+                return Err(InvalidConfig::new(
+                    "model.hidden_dims",
+                    format!(
+                        "`model.hidden_dims` is {:?}, but it sizes the mlp network and `network` is \
                      conv: set it to [] (the conv network's dense layer is `network.hidden_dim`)",
-                    self.model.hidden_dims
+                        self.model.hidden_dims
+                    ),
                 ));
             }
             ConvEncoderConfig::new(IMAGE_SHAPE, self.model.latent_dim)
                 .with_conv_channels(conv_channels.clone())
                 .with_hidden_dim(*hidden_dim)
                 .validate()
-                .map_err(|e| format!("network: {e}"))?;
+                .map_err(|e| InvalidConfig::new("network", format!("network: {e}")))?;
         } else if self.model.input_dim != IMAGE_SHAPE.elements() {
-            return Err(format!(
-                "`model.input_dim` is {}, but the images have {} pixels (28x28): set it to {}",
-                self.model.input_dim,
-                IMAGE_SHAPE.elements(),
-                IMAGE_SHAPE.elements()
+            return Err(InvalidConfig::new(
+                "model.input_dim",
+                format!(
+                    "`model.input_dim` is {}, but the images have {} pixels (28x28): set it to {}",
+                    self.model.input_dim,
+                    IMAGE_SHAPE.elements(),
+                    IMAGE_SHAPE.elements()
+                ),
             ));
         }
         if let LikelihoodChoice::Gaussian {
@@ -339,34 +371,37 @@ impl TrainingConfig {
             ..
         } = self.likelihood
         {
-            return Err(
-                "`likelihood.min_sigma` bounds a learned σ, but `likelihood.sigma` fixes \
-                        it: remove `min_sigma`, or replace `sigma` with `learned_sigma`"
-                    .into(),
-            );
+            return Err(InvalidConfig::new(
+                "likelihood.min_sigma",
+                "`likelihood.min_sigma` bounds a learned σ, but `likelihood.sigma` fixes it: \
+                 remove `min_sigma`, or replace `sigma` with `learned_sigma`",
+            ));
         }
         self.likelihood
             .to_config()
             .validate()
-            .map_err(|e| format!("likelihood: {e}"))
+            .map_err(|e| InvalidConfig::new("likelihood", format!("likelihood: {e}")))
     }
 
     /// Adam's fields are private to Burn: read them back from their serialized form.
-    fn validate_optimizer(&self) -> Result<(), String> {
-        let adam = serde_json::to_value(&self.optimizer).map_err(|e| e.to_string())?;
+    fn validate_optimizer(&self) -> Result<(), InvalidConfig> {
+        let adam = serde_json::to_value(&self.optimizer)
+            .map_err(|e| InvalidConfig::new("optimizer", e.to_string()))?;
         let number = |field: &str| adam.get(field).and_then(Value::as_f64).unwrap_or(f64::NAN);
         for beta in ["beta_1", "beta_2"] {
             let value = number(beta);
             if !(0.0..1.0).contains(&value) {
-                return Err(format!(
-                    "`optimizer.{beta}` is {value}, but it must be in [0, 1)"
+                return Err(InvalidConfig::new(
+                    format!("optimizer.{beta}"),
+                    format!("`optimizer.{beta}` is {value}, but it must be in [0, 1)"),
                 ));
             }
         }
         let epsilon = number("epsilon");
         if epsilon.is_nan() || epsilon <= 0.0 {
-            return Err(format!(
-                "`optimizer.epsilon` is {epsilon}, but it must be > 0 (PyTorch uses 1e-8)"
+            return Err(InvalidConfig::new(
+                "optimizer.epsilon",
+                format!("`optimizer.epsilon` is {epsilon}, but it must be > 0 (PyTorch uses 1e-8)"),
             ));
         }
         Ok(())
@@ -492,7 +527,7 @@ mod tests {
             ),
         ];
         for (edit, expected) in cases {
-            let error = with(edit).unwrap_err();
+            let error = with(edit).unwrap_err().to_string();
             assert!(
                 error.contains(expected),
                 "expected `{expected}` in: {error}"
@@ -504,15 +539,15 @@ mod tests {
     fn unknown_fields_are_named_at_any_depth() {
         let mut top = json();
         top["batchsize"] = 3.into();
-        assert_eq!(
-            TrainingConfig::from_json(&top.to_string()).unwrap_err(),
-            "unknown field `batchsize`"
-        );
+        let error = TrainingConfig::from_json(&top.to_string()).unwrap_err();
+        assert_eq!(error.to_string(), "unknown field `batchsize`");
+        assert_eq!(error.field, "batchsize");
         let mut nested = json();
         nested["model"]["latentdim"] = 3.into();
         assert!(
             TrainingConfig::from_json(&nested.to_string())
                 .unwrap_err()
+                .to_string()
                 .contains("`model.latentdim`")
         );
     }
@@ -527,6 +562,7 @@ mod tests {
         assert!(
             TrainingConfig::from_json(&missing.to_string())
                 .unwrap_err()
+                .to_string()
                 .contains("latent_dim")
         );
         let cases = [
@@ -545,11 +581,14 @@ mod tests {
             let mut bad = json();
             bad[field] = value;
             let error = TrainingConfig::from_json(&bad.to_string()).unwrap_err();
-            assert!(error.contains(expected), "{field}: {error}");
+            assert!(error.to_string().contains(expected), "{field}: {error}");
+            assert!(error.field.starts_with(field), "{field}: {error:?}");
         }
         let mut negative = json();
         negative["model"]["latent_dim"] = Value::from(-3);
-        let error = TrainingConfig::from_json(&negative.to_string()).unwrap_err();
+        let error = TrainingConfig::from_json(&negative.to_string())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("`model.latent_dim`") && error.contains("-3"),
             "{error}"
@@ -559,6 +598,7 @@ mod tests {
         assert!(
             TrainingConfig::from_json(&zero.to_string())
                 .unwrap_err()
+                .to_string()
                 .contains("hidden_dims[1]")
         );
     }
@@ -625,6 +665,7 @@ mod tests {
         let mut config = TrainingConfig::default();
         config.model.hidden_dims = vec![4_000_000_000, 4_000_000_000];
         let error = config.validate().unwrap_err();
-        assert!(error.contains("parameters"), "{error}");
+        assert!(error.to_string().contains("parameters"), "{error}");
+        assert_eq!(error.field, "model");
     }
 }

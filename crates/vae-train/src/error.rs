@@ -27,11 +27,32 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
         /// What is wrong, naming the field.
-        reason: String,
+        reason: InvalidConfig,
     },
     /// A command-line override breaks a rule.
     #[error("invalid command-line override: {0}")]
-    Override(String),
+    Override(InvalidConfig),
+}
+
+/// A config value that breaks a rule: the message names the field, the value and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct InvalidConfig {
+    /// The field's dotted path, e.g. `model.latent_dim` or `optimizer.beta_2` (empty when the
+    /// file as a whole is wrong, e.g. not JSON).
+    pub field: String,
+    /// One sentence naming the field, the value found, the rule and the fix.
+    pub message: String,
+}
+
+impl InvalidConfig {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Dataset files that are missing, damaged or of the other dataset (from `vae-data`).

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::bail;
 use burn::prelude::*;
 use serde::Serialize;
 
@@ -12,6 +11,7 @@ use crate::backend::Backend;
 use crate::config::CLASSES;
 use crate::data::Split;
 use crate::data::batcher::MnistBatcher;
+use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
 use vae_model::Likelihood;
 
@@ -83,23 +83,23 @@ fn mean_and_stderr(values: &[f64]) -> (f64, f64) {
     (mean, (var / n).sqrt())
 }
 
-fn to_f64(tensor: Tensor<1>) -> anyhow::Result<Vec<f64>> {
-    let values = tensor
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(values.into_iter().map(f64::from).collect())
+fn to_f64(tensor: Tensor<1>) -> Result<Vec<f64>, InspectError> {
+    Ok(read_back(tensor)?.into_iter().map(f64::from).collect())
 }
 
 /// Evaluates a trained run on the MNIST test set.
-pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
+pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     if options.samples == 0 {
-        bail!(
-            "--samples is 0: the importance-weighted estimate needs at least 1 sample per image (1000 is usual)"
-        );
+        return Err(InspectError::Argument(
+            "--samples is 0: the importance-weighted estimate needs at least 1 sample per image \
+             (1000 is usual)"
+                .into(),
+        ));
     }
     if options.chunk == 0 || options.batch_size == 0 {
-        bail!("--chunk and --batch-size must be at least 1");
+        return Err(InspectError::Argument(
+            "--chunk and --batch-size must be at least 1".into(),
+        ));
     }
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
@@ -109,13 +109,17 @@ pub fn evaluate(options: &EvaluateOptions) -> anyhow::Result<Evaluation> {
         .load(Split::Test, options.data_dir.as_deref())?;
     if let Some(count) = options.images {
         if count == 0 {
-            bail!("--images is 0: evaluate at least one test image");
+            return Err(InspectError::Argument(
+                "--images is 0: evaluate at least one test image".into(),
+            ));
         }
         test = test.truncate(count);
     }
     let count = test.labels().len();
     if options.shuffled_labels && !run.is_conditional() {
-        bail!("--shuffled-labels needs a conditional model (\"condition\": \"label\")");
+        return Err(InspectError::Argument(
+            "--shuffled-labels needs a conditional model (\"condition\": \"label\")".into(),
+        ));
     }
     let mut labels = test.labels().to_vec();
     if options.shuffled_labels {

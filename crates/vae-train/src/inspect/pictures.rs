@@ -1,13 +1,13 @@
 //! Pictures of a trained model: prior samples, reconstructions, interpolations and latent
 //! traversals, each a PNG grid of 28x28 tiles.
 
-use anyhow::{Context, bail};
 use burn::prelude::*;
 
 use crate::config::CLASSES;
 use crate::data::batcher::MnistBatcher;
 use crate::data::{IMAGE_PIXELS, MnistData};
 use crate::inspect::images::save_grid;
+use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
 
 /// Each pixel is drawn as a block this wide.
@@ -23,12 +23,11 @@ pub struct Grid {
 }
 
 impl Grid {
-    fn from_tensor(tensor: Tensor<2>, columns: usize) -> anyhow::Result<Self> {
-        let pixels = tensor
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        Ok(Self { pixels, columns })
+    fn from_tensor(tensor: Tensor<2>, columns: usize) -> Result<Self, InspectError> {
+        Ok(Self {
+            pixels: read_back(tensor)?,
+            columns,
+        })
     }
 
     /// Number of tiles.
@@ -47,24 +46,32 @@ impl Grid {
     }
 
     /// Writes the grid as a PNG.
-    pub fn save(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        save_grid(path, &self.pixels, self.columns, SCALE)
-            .with_context(|| format!("cannot write {}", path.display()))
+    pub fn save(&self, path: &std::path::Path) -> Result<(), InspectError> {
+        save_grid(path, &self.pixels, self.columns, SCALE).map_err(|source| InspectError::Write {
+            path: path.to_owned(),
+            source,
+        })
     }
 }
 
-fn check_index(test: &MnistData, index: usize) -> anyhow::Result<()> {
+fn check_index(test: &MnistData, index: usize) -> Result<(), InspectError> {
     let count = test.labels().len();
     if index >= count {
-        bail!(
-            "test image index {index} is out of range: the test set has {count} images (0..={})",
-            count - 1
-        );
+        return Err(InspectError::IndexOutOfRange { index, count });
     }
     Ok(())
 }
 
-fn test_images(test: &MnistData, indices: &[usize], device: &Device) -> anyhow::Result<Tensor<2>> {
+/// An [`InspectError::Argument`] with `message`.
+fn argument(message: impl Into<String>) -> InspectError {
+    InspectError::Argument(message.into())
+}
+
+fn test_images(
+    test: &MnistData,
+    indices: &[usize],
+    device: &Device,
+) -> Result<Tensor<2>, InspectError> {
     for &index in indices {
         check_index(test, index)?;
     }
@@ -82,22 +89,26 @@ pub fn sample(
     columns: usize,
     label: Option<u8>,
     device: &Device,
-) -> anyhow::Result<Grid> {
+) -> Result<Grid, InspectError> {
     if count == 0 || columns == 0 {
-        bail!("--count and --columns must be at least 1");
+        return Err(argument("--count and --columns must be at least 1"));
     }
     let labels: Vec<u8> = match (run.is_conditional(), label) {
         (false, None) => {
             return Grid::from_tensor(run.model.generate(count, None, device), columns);
         }
-        (false, Some(_)) => bail!(
-            "--label needs a conditional model, but this run's config has \"condition\": \"none\"; \
-             train one with \"condition\": \"label\" (configs/mnist-cvae.json)"
-        ),
-        (true, Some(label)) if usize::from(label) >= CLASSES => bail!(
-            "--label {label} is out of range: the classes are 0..={}",
-            CLASSES - 1
-        ),
+        (false, Some(_)) => {
+            return Err(argument(
+                "--label needs a conditional model, but this run's config has \"condition\": \
+                 \"none\"; train one with \"condition\": \"label\" (configs/mnist-cvae.json)",
+            ));
+        }
+        (true, Some(label)) if usize::from(label) >= CLASSES => {
+            return Err(argument(format!(
+                "--label {label} is out of range: the classes are 0..={}",
+                CLASSES - 1
+            )));
+        }
         (true, Some(label)) => vec![label; count],
         (true, None) => (0..CLASSES * columns)
             .map(|i| (i / columns) as u8)
@@ -113,9 +124,9 @@ pub fn reconstruct(
     test: &MnistData,
     indices: &[usize],
     device: &Device,
-) -> anyhow::Result<Grid> {
+) -> Result<Grid, InspectError> {
     if indices.is_empty() {
-        bail!("no test images chosen: give --indices or --count");
+        return Err(argument("no test images chosen: give --indices or --count"));
     }
     let inputs = test_images(test, indices, device)?;
     let condition = run.condition(&labels_of(test, indices), device);
@@ -131,9 +142,11 @@ pub fn interpolate(
     pairs: &[(usize, usize)],
     steps: usize,
     device: &Device,
-) -> anyhow::Result<Grid> {
+) -> Result<Grid, InspectError> {
     if pairs.is_empty() || steps < 2 {
-        bail!("give at least one pair (--pairs 0:1) and --steps >= 2");
+        return Err(argument(
+            "give at least one pair (--pairs 0:1) and --steps >= 2",
+        ));
     }
     let mut rows = Vec::with_capacity(pairs.len());
     for &(a, b) in pairs {
@@ -163,9 +176,11 @@ pub fn traverse(
     range: f32,
     steps: usize,
     device: &Device,
-) -> anyhow::Result<(Grid, Vec<usize>)> {
+) -> Result<(Grid, Vec<usize>), InspectError> {
     if steps < 2 || !(range.is_finite() && range > 0.0) {
-        bail!("--steps must be >= 2 and --range a positive number");
+        return Err(argument(
+            "--steps must be >= 2 and --range a positive number",
+        ));
     }
     let order = dimensions_by_kl(run, test, device)?;
     let image = test_images(test, &[index], device)?; // checks the index first
@@ -193,18 +208,20 @@ pub fn manifold(
     size: usize,
     range: f32,
     device: &Device,
-) -> anyhow::Result<Grid> {
+) -> Result<Grid, InspectError> {
     if run.model.latent_dim() != 2 {
-        bail!(
+        return Err(argument(format!(
             "the manifold picture needs latent_dim = 2 (this model has {})",
             run.model.latent_dim()
-        );
+        )));
     }
     if size < 2 {
-        bail!("--grid must be at least 2");
+        return Err(argument("--grid must be at least 2"));
     }
     if run.is_conditional() {
-        bail!("the manifold picture is drawn for unconditional models only");
+        return Err(argument(
+            "the manifold picture is drawn for unconditional models only",
+        ));
     }
     let at = |i: usize| -range + 2.0 * range * i as f32 / (size - 1) as f32;
     let codes: Vec<f32> = (0..size)
@@ -220,19 +237,13 @@ pub fn posterior_means(
     test: &MnistData,
     count: usize,
     device: &Device,
-) -> anyhow::Result<Vec<f64>> {
+) -> Result<Vec<f64>, InspectError> {
     let mut means = Vec::with_capacity(count * run.model.latent_dim());
     for first in (0..count).step_by(1000) {
         let last = (first + 1000).min(count);
         let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), device);
         let condition = run.condition(&test.labels()[first..last], device);
-        let batch = run
-            .model
-            .encode(x, condition)
-            .mean
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let batch = read_back(run.model.encode(x, condition).mean)?;
         means.extend(batch.into_iter().map(f64::from));
     }
     Ok(means)
@@ -260,19 +271,17 @@ pub fn dimensions_by_kl(
     run: &TrainedRun,
     test: &MnistData,
     device: &Device,
-) -> anyhow::Result<Vec<usize>> {
+) -> Result<Vec<usize>, InspectError> {
     let count = test.labels().len().min(2000);
     let x = MnistBatcher::images((0..count).map(|i| test.pixels(i)), device);
     let condition = run.condition(&test.labels()[..count], device);
-    let kl = run
-        .model
-        .encode(x, condition)
-        .kl_to_standard_normal_per_dim()
-        .mean_dim(0)
-        .squeeze_dim::<1>(0)
-        .into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let kl = read_back(
+        run.model
+            .encode(x, condition)
+            .kl_to_standard_normal_per_dim()
+            .mean_dim(0)
+            .squeeze_dim::<1>(0),
+    )?;
     let mut order: Vec<usize> = (0..kl.len()).collect();
     order.sort_by(|&a, &b| kl[b].total_cmp(&kl[a]));
     Ok(order)

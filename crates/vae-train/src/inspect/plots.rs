@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::sync::Once;
 
-use anyhow::bail;
-
+use crate::inspect::InspectError;
 use crate::run::metrics_csv::EpochMetrics;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -21,15 +20,19 @@ fn register_font() {
     });
 }
 
-fn plot_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
-    anyhow::anyhow!("plotting failed: {error:?}")
+/// An [`InspectError::Plot`] for the file `out`.
+fn plot_error<E: std::fmt::Debug>(out: &Path) -> impl Fn(E) -> InspectError + '_ {
+    move |error| InspectError::Plot {
+        path: out.to_owned(),
+        message: format!("{error:?}"),
+    }
 }
 
 /// Two panels: loss and reconstruction (train, valid) per epoch; KL (train, valid) per epoch.
-pub fn draw_curves(rows: &[EpochMetrics], out: &Path) -> anyhow::Result<()> {
+pub fn draw_curves(rows: &[EpochMetrics], out: &Path) -> Result<(), InspectError> {
     register_font();
     let root = BitMapBackend::new(out, (1100, 450)).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_error)?;
+    root.fill(&WHITE).map_err(plot_error(out))?;
     let panels = root.split_evenly((1, 2));
     let last_epoch = rows.iter().map(|r| r.epoch).fold(1.0, f64::max);
     let series = [
@@ -61,13 +64,13 @@ pub fn draw_curves(rows: &[EpochMetrics], out: &Path) -> anyhow::Result<()> {
             .x_label_area_size(35)
             .y_label_area_size(55)
             .build_cartesian_2d(1.0..last_epoch.max(2.0), (low - margin)..(high + margin))
-            .map_err(plot_error)?;
+            .map_err(plot_error(out))?;
         chart
             .configure_mesh()
             .x_desc("epoch")
             .label_style((FONT, 13))
             .draw()
-            .map_err(plot_error)?;
+            .map_err(plot_error(out))?;
         for (index, (column, label)) in columns.into_iter().enumerate() {
             let color = Palette99::pick(index).to_rgba();
             let dashed = label.starts_with("valid");
@@ -76,7 +79,7 @@ pub fn draw_curves(rows: &[EpochMetrics], out: &Path) -> anyhow::Result<()> {
             let style = ShapeStyle::from(color).stroke_width(if dashed { 3 } else { 2 });
             chart
                 .draw_series(LineSeries::new(points.clone(), style))
-                .map_err(plot_error)?
+                .map_err(plot_error(out))?
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color));
             chart
@@ -85,7 +88,7 @@ pub fn draw_curves(rows: &[EpochMetrics], out: &Path) -> anyhow::Result<()> {
                         .into_iter()
                         .map(|p| Circle::new(p, 3, color.filled())),
                 )
-                .map_err(plot_error)?;
+                .map_err(plot_error(out))?;
         }
         chart
             .configure_series_labels()
@@ -93,9 +96,9 @@ pub fn draw_curves(rows: &[EpochMetrics], out: &Path) -> anyhow::Result<()> {
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
-            .map_err(plot_error)?;
+            .map_err(plot_error(out))?;
     }
-    root.present().map_err(plot_error)
+    root.present().map_err(plot_error(out))
 }
 
 /// Points of a latent scatter: one per test image.
@@ -187,13 +190,15 @@ fn top_eigenvector(matrix: &[f64], dim: usize) -> Vec<f64> {
 }
 
 /// Draws the scatter coloured by digit, with a legend.
-pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> anyhow::Result<()> {
+pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> Result<(), InspectError> {
     register_font();
     if scatter.points.is_empty() {
-        bail!("no points to plot");
+        return Err(InspectError::Argument(
+            "no points to plot: give at least one test image".into(),
+        ));
     }
     let root = BitMapBackend::new(out, (800, 760)).into_drawing_area();
-    root.fill(&WHITE).map_err(plot_error)?;
+    root.fill(&WHITE).map_err(plot_error(out))?;
     let bounds = |pick: fn(&(f64, f64)) -> f64| {
         let (lo, hi) = scatter
             .points
@@ -218,12 +223,12 @@ pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> anyhow::Result<()> {
         .x_label_area_size(35)
         .y_label_area_size(45)
         .build_cartesian_2d(bounds(|p| p.0), bounds(|p| p.1))
-        .map_err(plot_error)?;
+        .map_err(plot_error(out))?;
     chart
         .configure_mesh()
         .label_style((FONT, 13))
         .draw()
-        .map_err(plot_error)?;
+        .map_err(plot_error(out))?;
     for digit in 0..10u8 {
         let color = Palette99::pick(usize::from(digit)).to_rgba();
         let points: Vec<(f64, f64)> = scatter
@@ -239,7 +244,7 @@ pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> anyhow::Result<()> {
                     .into_iter()
                     .map(|p| Circle::new(p, 2, color.mix(0.6).filled())),
             )
-            .map_err(plot_error)?
+            .map_err(plot_error(out))?
             .label(digit.to_string())
             .legend(move |(x, y)| Circle::new((x + 6, y), 5, color.filled()));
     }
@@ -250,8 +255,8 @@ pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> anyhow::Result<()> {
         .border_style(BLACK)
         .position(SeriesLabelPosition::UpperRight)
         .draw()
-        .map_err(plot_error)?;
-    root.present().map_err(plot_error)
+        .map_err(plot_error(out))?;
+    root.present().map_err(plot_error(out))
 }
 
 #[cfg(test)]

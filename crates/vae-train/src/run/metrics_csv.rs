@@ -2,9 +2,48 @@
 //! epoch, reading it back (curves, the bench), and cutting it for a resumed run.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+/// A `metrics.csv` that cannot be read or rewritten.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsCsvError {
+    /// The file cannot be read.
+    #[error(
+        "cannot read {}: {source}. Is this a run folder with at least one finished epoch?",
+        path.display()
+    )]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A row is not a row of numbers, or has too few columns.
+    #[error(
+        "{} line {line}: {problem}. The file was edited or damaged: restore it, or delete the \
+         line",
+        path.display()
+    )]
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The file has a header but no rows.
+    #[error("{} has no epochs yet: train at least one epoch first", .0.display())]
+    NoEpochs(PathBuf),
+    /// The cut file cannot be written back.
+    #[error("cannot rewrite {}: {source}. Check the run folder is writable", path.display())]
+    Rewrite {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
 
 /// The header line.
 pub const HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_loss,valid_reconstruction,valid_kl,train_seconds,seconds";
@@ -47,33 +86,28 @@ pub struct EpochMetrics {
 }
 
 /// Reads a run's `metrics.csv`.
-pub fn read(path: &Path) -> anyhow::Result<Vec<EpochMetrics>> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read {}: is this a run folder with at least one finished epoch?",
-            path.display()
-        )
+pub fn read(path: &Path) -> Result<Vec<EpochMetrics>, MetricsCsvError> {
+    let text = std::fs::read_to_string(path).map_err(|source| MetricsCsvError::Read {
+        path: path.to_owned(),
+        source,
     })?;
+    let bad_row = |number: usize, problem: String| MetricsCsvError::BadRow {
+        path: path.to_owned(),
+        line: number + 1,
+        problem,
+    };
     let mut rows = Vec::new();
     for (number, line) in text.lines().enumerate().skip(1) {
         let fields: Vec<f64> = line
             .split(',')
             .map(str::parse)
             .collect::<Result<_, _>>()
-            .with_context(|| {
-                format!(
-                    "{} line {}: not a row of numbers",
-                    path.display(),
-                    number + 1
-                )
-            })?;
+            .map_err(|e| bad_row(number, format!("not a row of numbers ({e})")))?;
         if fields.len() < 7 {
-            bail!(
-                "{} line {}: expected at least 7 columns, found {}",
-                path.display(),
-                number + 1,
-                fields.len()
-            );
+            return Err(bad_row(
+                number,
+                format!("expected at least 7 columns, found {}", fields.len()),
+            ));
         }
         let mut values = [0.0; 6];
         values.copy_from_slice(&fields[1..7]);
@@ -89,16 +123,13 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<EpochMetrics>> {
         });
     }
     if rows.is_empty() {
-        bail!(
-            "{} has no epochs yet: train at least one epoch first",
-            path.display()
-        );
+        return Err(MetricsCsvError::NoEpochs(path.to_owned()));
     }
     Ok(rows)
 }
 
 /// Drops the `metrics.csv` rows of epochs after `epoch` (a resumed run writes them again).
-pub fn keep_epochs_up_to(path: &Path, epoch: usize) -> anyhow::Result<()> {
+pub fn keep_epochs_up_to(path: &Path, epoch: usize) -> Result<(), MetricsCsvError> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };
@@ -115,8 +146,12 @@ pub fn keep_epochs_up_to(path: &Path, epoch: usize) -> anyhow::Result<()> {
         })
         .map(|(_, line)| line)
         .collect();
-    crate::run::checkpoints::write_atomically(path, (kept.join("\n") + "\n").as_bytes())
-        .with_context(|| format!("cannot rewrite {}", path.display()))
+    crate::run::checkpoints::write_atomically(path, (kept.join("\n") + "\n").as_bytes()).map_err(
+        |source| MetricsCsvError::Rewrite {
+            path: path.to_owned(),
+            source,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -142,5 +177,19 @@ mod tests {
         let rows = read(&path).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].epoch, 1.0);
+    }
+
+    #[test]
+    fn a_damaged_row_is_named_by_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        std::fs::write(&path, format!("{HEADER}\n1,2,3,4,5,6,7,8,9\n2,oops,3\n")).unwrap();
+        let error = read(&path).unwrap_err();
+        assert!(
+            matches!(error, MetricsCsvError::BadRow { line: 3, .. }),
+            "{error}"
+        );
+        std::fs::write(&path, format!("{HEADER}\n")).unwrap();
+        assert!(matches!(read(&path), Err(MetricsCsvError::NoEpochs(_))));
     }
 }

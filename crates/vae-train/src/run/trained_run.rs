@@ -1,15 +1,65 @@
 //! Opening a finished run folder: its config and trained model, with errors that say which
 //! file is missing or does not match.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::prelude::*;
 
 use crate::config::{CLASSES, TrainingConfig};
+use crate::error::ConfigError;
 use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
+use crate::run::checkpoints::CheckpointError;
+
+/// A run folder whose trained model cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenRunError {
+    /// The folder has no `config.json`.
+    #[error(
+        "{} has no config.json, so it is not a run folder written by `vae train`. Pass the \
+         folder given to `vae train --run-dir`",
+        .0.display()
+    )]
+    NotARun(PathBuf),
+    /// `config.json` cannot be read or is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The folder has no `model.bpk`.
+    #[error(
+        "{} has no model.bpk: its training did not finish. Train it to the end (`vae train \
+         --resume {}`), or copy a checkpoint (checkpoint/model-N.bpk) to model.bpk",
+        .0.display(),
+        .0.display()
+    )]
+    Unfinished(PathBuf),
+    /// `model.bpk` does not match its digest, or the model cannot be built.
+    #[error("{0}. Copy the last checkpoint (checkpoint/model-N.bpk) to model.bpk, or train again")]
+    Damaged(#[from] CheckpointError),
+    /// `config.json` describes no model that can be built.
+    #[error("{} describes no model that can be built: {source}", config.display())]
+    Model {
+        /// The run's `config.json`.
+        config: PathBuf,
+        /// Why.
+        source: vae_model::VaeError,
+    },
+    /// `model.bpk` is intact but is not the model `config.json` describes.
+    #[error(
+        "{} does not match the model described by {} ({parts}; was one of them replaced?): \
+         {reason}. Use the config.json the model was trained with",
+        run_dir.join("model.bpk").display(),
+        run_dir.join("config.json").display()
+    )]
+    Mismatch {
+        /// The run folder.
+        run_dir: PathBuf,
+        /// The parts the config names: network, likelihood and condition.
+        parts: String,
+        /// Burn's reason.
+        reason: String,
+    },
+}
 
 /// A trained model and the config it was trained with.
 pub struct TrainedRun {
@@ -32,42 +82,31 @@ impl TrainedRun {
     }
 
     /// Loads `run_dir/config.json` and `run_dir/model.bpk` onto `device`.
-    pub fn open(run_dir: &Path, device: &Device) -> anyhow::Result<Self> {
+    pub fn open(run_dir: &Path, device: &Device) -> Result<Self, OpenRunError> {
         let run = RunDir::open(run_dir);
         if !run.config().is_file() {
-            bail!(
-                "{} has no config.json, so it is not a run folder written by `vae train`. \
-                 Pass the folder given to `vae train --run-dir`",
-                run_dir.display()
-            );
+            return Err(OpenRunError::NotARun(run_dir.to_owned()));
         }
         let config = TrainingConfig::load(&run.config())?;
         if !run.model().is_file() {
-            bail!(
-                "{} has no model.bpk: its training did not finish. Train it to the end, or copy a \
-                 checkpoint (checkpoint/model-N.bpk) to model.bpk",
-                run_dir.display()
-            );
+            return Err(OpenRunError::Unfinished(run_dir.to_owned()));
         }
-        crate::run::checkpoints::verify(&run.model()).map_err(|reason| {
-            anyhow::anyhow!(
-                "{reason}. Copy the last checkpoint (checkpoint/model-N.bpk) to model.bpk, or train again"
-            )
-        })?;
-        let model = build_model(&config, device)?
+        crate::run::checkpoints::verify(&run.model())?;
+        let model = build_model(&config, device)
+            .map_err(|source| OpenRunError::Model {
+                config: run.config(),
+                source,
+            })?
             .try_load_file(run.model())
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| {
-                format!(
-                    "{} does not match the model described by {} (network `{}`, likelihood `{}`, \
-                     condition `{:?}`; was one of them replaced?). Use the config.json the model \
-                     was trained with",
-                    run.model().display(),
-                    run.config().display(),
+            .map_err(|e| OpenRunError::Mismatch {
+                run_dir: run_dir.to_owned(),
+                parts: format!(
+                    "network `{}`, likelihood `{}`, condition `{}`",
                     config.network.name(),
                     config.likelihood.to_config().name(),
-                    config.condition
-                )
+                    config.condition.name()
+                ),
+                reason: e.to_string(),
             })?;
         Ok(Self { config, model })
     }

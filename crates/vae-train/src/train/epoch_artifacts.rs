@@ -17,6 +17,7 @@ use crate::config::{CLASSES, TrainingConfig};
 use crate::data::batcher::{MnistBatcher, one_hot};
 use crate::data::{IMAGE_PIXELS, MnistData};
 use crate::inspect::images::save_grid;
+use crate::inspect::{InspectError, read_back};
 use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
 use crate::run::checkpoints::save_atomically;
@@ -89,13 +90,16 @@ impl PictureInputs {
     }
 
     /// Draws both grids for the model in `record_path` into the run folder.
-    pub fn draw(&self, record_path: &Path, run: &RunDir, epoch: usize) -> Result<(), String> {
+    pub fn draw(&self, record_path: &Path, run: &RunDir, epoch: usize) -> Result<(), InspectError> {
         let device = Device::flex();
         let model = self
             .template
             .clone()
             .try_load_file(record_path)
-            .map_err(|e| format!("cannot reload {}: {e}", record_path.display()))?;
+            .map_err(|e| InspectError::Reload {
+                path: record_path.to_owned(),
+                reason: e.to_string(),
+            })?;
         let inputs = Tensor::<2>::from_data(self.test_images.clone(), &device);
         let conditional = self.prior_labels.is_some();
         let condition = conditional.then(|| one_hot(&self.test_labels, CLASSES, &device));
@@ -109,25 +113,20 @@ impl PictureInputs {
             Tensor::from_data(self.prior_codes.clone(), &device),
             prior_condition,
         );
-        let to_vec = |t: Tensor<2>| {
-            t.into_data()
-                .try_to_vec::<f32>()
-                .map_err(|e| format!("{e:?}"))
-        };
         let columns = (self.test_images.num_elements() / IMAGE_PIXELS).max(1);
         // A resumed run whose pictures were deleted (or never copied) gets its folder back.
         if let Some(folder) = run.reconstruction_image(epoch).parent() {
-            std::fs::create_dir_all(folder)
-                .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+            std::fs::create_dir_all(folder).map_err(|e| InspectError::Write {
+                path: folder.to_owned(),
+                source: e.into(),
+            })?;
         }
-        save_grid(
-            &run.reconstruction_image(epoch),
-            &to_vec(pair)?,
-            columns,
-            SCALE,
-        )
-        .map_err(|e| e.to_string())?;
-        save_grid(&run.samples_image(epoch), &to_vec(samples)?, 8, SCALE).map_err(|e| e.to_string())
+        let write = |path: PathBuf, images: Tensor<2>, columns: usize| {
+            save_grid(&path, &read_back(images)?, columns, SCALE)
+                .map_err(|source| InspectError::Write { path, source })
+        };
+        write(run.reconstruction_image(epoch), pair, columns)?;
+        write(run.samples_image(epoch), samples, 8)
     }
 }
 
@@ -171,7 +170,7 @@ impl<R: Checkpoint> Checkpointer<R> for EpochCheckpointer {
         if let Some((pictures, run)) = &self.pictures {
             pictures
                 .draw(&path, run, epoch)
-                .map_err(CheckpointerError::Unknown)?;
+                .map_err(|e| CheckpointerError::Unknown(e.to_string()))?;
         }
         Ok(())
     }

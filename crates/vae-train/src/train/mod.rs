@@ -2,6 +2,7 @@
 //! pictures and the run folder.
 
 pub(crate) mod epoch_artifacts;
+mod error;
 pub(crate) mod interrupt;
 pub(crate) mod renderer;
 pub(crate) mod resumable_loader;
@@ -9,10 +10,12 @@ pub mod step;
 pub mod step_guard;
 pub(crate) mod stop;
 
+pub use error::TrainError;
+pub use stop::StopReason;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
 use burn::prelude::*;
@@ -34,7 +37,6 @@ use crate::train::renderer::{EarlyEndSlot, RunRenderer};
 use crate::train::resumable_loader::ResumableLoader;
 use crate::train::step::TrainingVae;
 use crate::train::step_guard::StepGuard;
-use crate::train::stop::StopReason;
 
 /// Everything `vae train` needs besides the config file.
 #[derive(Debug, Clone)]
@@ -78,7 +80,7 @@ pub struct TrainReport {
 }
 
 /// Trains a VAE on MNIST as `options` says, writing a new run folder.
-pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
+pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
     let TrainOptions {
         config,
         backend,
@@ -87,17 +89,13 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
         overwrite,
         plain,
     } = options;
-    config
-        .validate()
-        .map_err(|reason| anyhow::anyhow!("invalid training config: {reason}"))?;
+    config.validate()?;
     let device = backend.device()?;
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     // Only now, with everything checked, touch the file system.
     let run = RunDir::create(&run_dir, overwrite)?;
-    config
-        .save(&run.config())
-        .with_context(|| format!("cannot write {}", run.config().display()))?;
+    save_config(&config, &run)?;
     fit(
         &config, backend, &device, train_data, valid_data, &run, 0, plain,
     )?;
@@ -114,7 +112,7 @@ pub fn train(options: TrainOptions) -> anyhow::Result<TrainReport> {
 /// numbers of each epoch depend only on the seed and the epoch (`ResumableLoader`). A
 /// checkpoint that is incomplete, corrupt or does not load is passed over (and set aside as
 /// `*.discarded`) for the one before it, saying so.
-pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
+pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
     let ResumeOptions {
         run_dir,
         epochs,
@@ -124,36 +122,24 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
     } = options;
     let run = RunDir::open(&run_dir);
     if !run.config().is_file() {
-        bail!(
-            "{} has no config.json, so it is not a run folder written by `vae train`. Pass the \
-             folder given to `vae train --run-dir`",
-            run_dir.display()
-        );
+        return Err(TrainError::NotARun(run_dir));
     }
     let mut config = TrainingConfig::load(&run.config())?;
     if let Some(epochs) = epochs {
         config.num_epochs = epochs;
-        config
-            .validate()
-            .map_err(|reason| anyhow::anyhow!("invalid --epochs: {reason}"))?;
+        config.validate().map_err(TrainError::InvalidEpochs)?;
     }
     let (done, skipped) = last_good_epoch(&run, &config);
     for reason in &skipped {
         eprintln!("warning: passing over the checkpoint of {reason}");
     }
     let Some(done) = done else {
-        bail!(
-            "{} has no complete, loadable checkpoint to resume from{}. Start it again with \
-             `vae train --config {} --run-dir {} --overwrite`",
-            run.checkpoints().display(),
-            if skipped.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", skipped.join("; "))
-            },
-            run.config().display(),
-            run_dir.display()
-        );
+        return Err(TrainError::NoCheckpoint {
+            checkpoints: run.checkpoints(),
+            skipped,
+            config: run.config(),
+            run_dir,
+        });
     };
     if done >= config.num_epochs {
         if crate::run::checkpoints::verify(&run.model()).is_err() {
@@ -161,9 +147,12 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
             let checkpoint = crate::run::checkpoints::checkpoint_path(&run, "model", done);
             let model = build_model(&config, &Device::flex())?
                 .try_load_file(&checkpoint)
-                .map_err(|e| anyhow::anyhow!("cannot load {}: {e}", checkpoint.display()))?;
-            save_atomically(model.into_record(), &run.model())
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", run.model().display()))?;
+                .map_err(|e| TrainError::Record {
+                    action: "cannot load",
+                    path: checkpoint.clone(),
+                    reason: e.to_string(),
+                })?;
+            save_model(model, &run)?;
             println!(
                 "{} had all {done} epochs but no intact model.bpk: wrote it from {}",
                 run_dir.display(),
@@ -174,18 +163,19 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
                 epochs: done,
             });
         }
-        bail!(
-            "{} already has {done} of {} epochs: nothing to resume. Pass `--epochs N` with N > \
-             {done} to train it further",
-            run_dir.display(),
-            config.num_epochs
-        );
+        return Err(TrainError::NothingToResume {
+            run_dir,
+            done,
+            epochs: config.num_epochs,
+        });
     }
     let device = backend.device()?;
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
-    let moved = set_aside_after(&run, done)
-        .with_context(|| format!("cannot set aside the checkpoints after epoch {done}"))?;
+    let moved = set_aside_after(&run, done).map_err(|source| TrainError::Write {
+        path: run.checkpoints(),
+        source,
+    })?;
     if !moved.is_empty() {
         eprintln!(
             "set aside {} checkpoint file(s) of epochs after {done} as *.discarded",
@@ -193,9 +183,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
         );
     }
     metrics_csv::keep_epochs_up_to(&run.metrics_csv(), done)?;
-    config
-        .save(&run.config())
-        .with_context(|| format!("cannot write {}", run.config().display()))?;
+    save_config(&config, &run)?;
     println!(
         "resuming {} after epoch {done} of {}",
         run_dir.display(),
@@ -213,7 +201,7 @@ pub fn resume(options: ResumeOptions) -> anyhow::Result<TrainReport> {
 fn load_data(
     config: &TrainingConfig,
     data_dir: Option<&std::path::Path>,
-) -> anyhow::Result<(MnistData, MnistData)> {
+) -> Result<(MnistData, MnistData), TrainError> {
     let mut train_data = config.dataset.load(Split::Train, data_dir)?;
     let mut valid_data = config.dataset.load(Split::Test, data_dir)?;
     if let Some(count) = config.train_images {
@@ -224,11 +212,10 @@ fn load_data(
     }
     let train_count = burn::data::dataset::Dataset::len(&train_data);
     if config.batch_size > train_count {
-        bail!(
-            "`batch_size` is {}, larger than the {train_count} training images: lower it to at \
-             most {train_count} (or raise `train_images`)",
-            config.batch_size
-        );
+        return Err(TrainError::BatchTooLarge {
+            batch_size: config.batch_size,
+            train_images: train_count,
+        });
     }
     Ok((train_data, valid_data))
 }
@@ -244,7 +231,7 @@ fn fit(
     run: &RunDir,
     done: usize,
     plain: bool,
-) -> anyhow::Result<()> {
+) -> Result<(), TrainError> {
     // Picture inputs first (on the CPU device that draws them), then seed training.
     let pictures = PictureInputs::new(&valid_data, config, config.seed.wrapping_add(1))?;
     device.seed(config.seed);
@@ -301,18 +288,17 @@ fn fit(
         early_end.clone(),
     );
     let training = training.renderer(Box::new(renderer));
-    let signals =
-        SignalStop::install(training.interrupter()).context("cannot listen for Ctrl-C")?;
+    let signals = SignalStop::install(training.interrupter()).map_err(TrainError::Signals)?;
 
     let optimizer = config.optimizer.init();
     let result = training.launch(Learner::new(model, optimizer, config.learning_rate));
     drop(signals);
     let early_end = early_end.lock().map(|e| e.clone()).unwrap_or_default();
     if let Some(error) = result.error.map(|e| e.to_string()).or(early_end.error) {
-        bail!(
-            "training stopped with an error: {error}. The checkpoints already written in {} are kept",
-            run.checkpoints().display()
-        );
+        return Err(TrainError::Failed {
+            error,
+            checkpoints: run.checkpoints(),
+        });
     }
     let stopped = result
         .interrupted
@@ -332,14 +318,30 @@ fn fit(
             ),
             StopReason::Other(_) => String::new(),
         };
-        bail!(
-            "training stopped early: {reason}{advice}. The checkpoints of the completed epochs \
-             before it are kept in {}",
-            run.checkpoints().display()
-        );
+        return Err(TrainError::Stopped {
+            reason,
+            advice,
+            checkpoints: run.checkpoints(),
+        });
     }
-    save_atomically(result.model.model.into_record(), &run.model())
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("cannot write the model to {}", run.model().display()))?;
-    Ok(())
+    save_model(result.model.model, run)
+}
+
+/// Writes `config` as the run's `config.json`.
+fn save_config(config: &TrainingConfig, run: &RunDir) -> Result<(), TrainError> {
+    config
+        .save(&run.config())
+        .map_err(|source| TrainError::Write {
+            path: run.config(),
+            source,
+        })
+}
+
+/// Writes the trained model as the run's `model.bpk` (atomically, with its digest).
+fn save_model<M: Module>(model: M, run: &RunDir) -> Result<(), TrainError> {
+    save_atomically(model.into_record(), &run.model()).map_err(|e| TrainError::Record {
+        action: "cannot write the model to",
+        path: run.model(),
+        reason: e.to_string(),
+    })
 }

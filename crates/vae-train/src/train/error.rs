@@ -1,0 +1,135 @@
+//! Why a run could not be trained or resumed; every message names the problem and the fix.
+
+use std::path::PathBuf;
+
+use crate::backend::BackendError;
+use crate::error::DataError;
+use crate::error::{ConfigError, InvalidConfig, RunDirError};
+use crate::run::metrics_csv::MetricsCsvError;
+use crate::train::StopReason;
+
+/// A training run that could not start, or stopped before its last epoch.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The config breaks a rule.
+    #[error("invalid training config: {0}")]
+    InvalidConfig(#[from] InvalidConfig),
+    /// `--epochs` breaks a rule.
+    #[error("invalid --epochs: {0}")]
+    InvalidEpochs(InvalidConfig),
+    /// The run's `config.json` cannot be read or is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The backend gives no device.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The dataset cannot be loaded.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The run folder cannot be used.
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    /// The config describes no model that can be built.
+    #[error(transparent)]
+    Model(#[from] vae_model::VaeError),
+    /// `metrics.csv` cannot be cut back for a resumed run.
+    #[error(transparent)]
+    Metrics(#[from] MetricsCsvError),
+    /// The folder given to `--resume` holds no run.
+    #[error(
+        "{} has no config.json, so it is not a run folder written by `vae train`. Pass the \
+         folder given to `vae train --run-dir`",
+        .0.display()
+    )]
+    NotARun(PathBuf),
+    /// No checkpoint of the run is complete and loads.
+    #[error(
+        "{} has no complete, loadable checkpoint to resume from{}. Start it again with `vae \
+         train --config {} --run-dir {} --overwrite`",
+        checkpoints.display(),
+        if skipped.is_empty() { String::new() } else { format!(" ({})", skipped.join("; ")) },
+        config.display(),
+        run_dir.display()
+    )]
+    NoCheckpoint {
+        /// The run's `checkpoint/` folder.
+        checkpoints: PathBuf,
+        /// Why each checkpoint was passed over.
+        skipped: Vec<String>,
+        /// The run's `config.json`.
+        config: PathBuf,
+        /// The run folder.
+        run_dir: PathBuf,
+    },
+    /// The run already has the epochs asked for.
+    #[error(
+        "{} already has {done} of {epochs} epochs: nothing to resume. Pass `--epochs N` with N > \
+         {done} to train it further",
+        run_dir.display()
+    )]
+    NothingToResume {
+        /// The run folder.
+        run_dir: PathBuf,
+        /// Epochs completed.
+        done: usize,
+        /// Epochs asked for.
+        epochs: usize,
+    },
+    /// A batch larger than the training set.
+    #[error(
+        "`batch_size` is {batch_size}, larger than the {train_images} training images: lower it \
+         to at most {train_images} (or raise `train_images`)"
+    )]
+    BatchTooLarge {
+        /// The config's batch size.
+        batch_size: usize,
+        /// Training images available.
+        train_images: usize,
+    },
+    /// A file of the run cannot be written or moved.
+    #[error("cannot write {}: {source}. Check that the run folder is writable", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A record cannot be loaded or saved.
+    #[error("{action} {}: {reason}", path.display())]
+    Record {
+        /// `cannot load` or `cannot write`.
+        action: &'static str,
+        /// The record file.
+        path: PathBuf,
+        /// Burn's reason.
+        reason: String,
+    },
+    /// Ctrl-C and SIGTERM cannot be caught.
+    #[error("cannot listen for Ctrl-C: {0}")]
+    Signals(std::io::Error),
+    /// Burn's training loop returned an error.
+    #[error(
+        "training stopped with an error: {error}. The checkpoints already written in {} are kept",
+        checkpoints.display()
+    )]
+    Failed {
+        /// The error.
+        error: String,
+        /// The run's `checkpoint/` folder.
+        checkpoints: PathBuf,
+    },
+    /// The run stopped before its last epoch: divergence, Ctrl-C, or another stop.
+    #[error(
+        "training stopped early: {reason}{advice}. The checkpoints of the completed epochs \
+         before it are kept in {}",
+        checkpoints.display()
+    )]
+    Stopped {
+        /// Why.
+        reason: StopReason,
+        /// What to do next (starts with ". ", or empty).
+        advice: String,
+        /// The run's `checkpoint/` folder.
+        checkpoints: PathBuf,
+    },
+}
