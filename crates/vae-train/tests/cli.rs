@@ -392,17 +392,55 @@ fn resume_run(run_dir: &Path, extra: &[&str]) -> Output {
 #[test]
 fn resume_refuses_what_it_cannot_continue() {
     let empty = tempfile::tempdir().unwrap();
-    let stderr = fails(&resume_run(empty.path(), &[]));
-    assert!(stderr.contains("no config.json"), "{stderr}");
-
     let (_dir, run_dir) = one_epoch_run();
-    let stderr = fails(&resume_run(&run_dir, &[]));
-    assert!(
-        stderr.contains("already has 1 of 1 epochs") && stderr.contains("--epochs"),
-        "{stderr}"
-    );
-    let stderr = fails(&vae(&["train", "--resume", path(&run_dir), "--seed", "3"]));
-    assert!(stderr.contains("--seed"), "{stderr}");
+    // A run folder whose checkpoints are all gone: only its config is left.
+    let no_checkpoints = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        run_dir.join("config.json"),
+        no_checkpoints.path().join("config.json"),
+    )
+    .unwrap();
+    let cases: [(&str, Vec<&str>, &[&str]); 5] = [
+        (
+            "not a run folder",
+            resume_args(empty.path(), &[]),
+            &["no config.json", "--run-dir"],
+        ),
+        (
+            "every epoch done",
+            resume_args(&run_dir, &[]),
+            &["already has 1 of 1 epochs", "--epochs"],
+        ),
+        (
+            "no checkpoint left",
+            resume_args(no_checkpoints.path(), &[]),
+            &["no complete, loadable checkpoint", "--overwrite"],
+        ),
+        (
+            "zero epochs",
+            resume_args(&run_dir, &["--epochs", "0"]),
+            &["invalid --epochs", "num_epochs"],
+        ),
+        (
+            "an override that would change the run",
+            vec!["train", "--resume", path(&run_dir), "--seed", "3"],
+            &["--seed"],
+        ),
+    ];
+    let data = mnist_dir();
+    for (case, mut args, expected) in cases {
+        args.extend(["--data-dir", path(&data)]);
+        let stderr = fails(&vae(&args));
+        for text in expected {
+            assert!(
+                stderr.contains(text),
+                "{case}: expected `{text}` in: {stderr}"
+            );
+        }
+    }
+    // Nothing was written into the folders that were refused.
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(no_checkpoints.path()).unwrap().count(), 1);
 
     // Stopped after its last checkpoint but before model.bpk: resume writes it from there.
     std::fs::remove_file(run_dir.join("model.bpk")).unwrap();

@@ -11,7 +11,7 @@ use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
 
 /// Each pixel is drawn as a block this wide.
-pub const SCALE: u32 = 2;
+pub(crate) const SCALE: u32 = 2;
 
 /// A grid of images, `rows * columns` tiles of 784 intensities, row-major.
 #[derive(Debug, Clone)]
@@ -254,7 +254,7 @@ pub fn posterior_means(
 ///
 /// # Shapes
 /// - output: `[offsets.len(), latent_dim]`
-pub fn traversal_codes(center: Tensor<2>, dim: usize, offsets: &[f32]) -> Tensor<2> {
+pub(crate) fn traversal_codes(center: Tensor<2>, dim: usize, offsets: &[f32]) -> Tensor<2> {
     let [_, latent_dim] = center.dims();
     let steps = offsets.len();
     let mut shift = vec![0.0f32; steps * latent_dim];
@@ -267,7 +267,7 @@ pub fn traversal_codes(center: Tensor<2>, dim: usize, offsets: &[f32]) -> Tensor
 }
 
 /// Latent dimensions sorted by decreasing mean KL over (up to 2,000 images of) `test`.
-pub fn dimensions_by_kl(
+pub(crate) fn dimensions_by_kl(
     run: &TrainedRun,
     test: &MnistData,
     device: &Device,
@@ -293,7 +293,7 @@ fn labels_of(test: &MnistData, indices: &[usize]) -> Vec<u8> {
 }
 
 /// `count` distinct test indices drawn with `seed` (for `reconstruct` without `--indices`).
-pub fn random_indices(test: &MnistData, count: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn random_indices(test: &MnistData, count: usize, seed: u64) -> Vec<usize> {
     use rand::SeedableRng;
     let total = test.labels().len();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -178,15 +178,6 @@ pub fn saved_epochs(run: &RunDir) -> Vec<usize> {
     epochs
 }
 
-/// Where a resumed run starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumePoint {
-    /// The last good epoch (its checkpoint is complete and loads).
-    pub epoch: usize,
-    /// Why each later epoch's checkpoint was passed over.
-    pub skipped: Vec<String>,
-}
-
 /// The highest epoch whose checkpoint is complete and intact, with the reasons later ones were
 /// not; `None` if no epoch qualifies.
 pub fn last_good_epoch(run: &RunDir, config: &TrainingConfig) -> (Option<usize>, Vec<String>) {

@@ -51,7 +51,7 @@ pub const HEADER: &str = "epoch,train_loss,train_reconstruction,train_kl,valid_l
 /// Appends epoch `epoch`'s row (writing the header first if the file is new): the train loss,
 /// reconstruction and KL, then the valid ones (`values`), the training phase's seconds and the
 /// whole epoch's.
-pub fn append_row(
+pub(crate) fn append_row(
     path: &Path,
     epoch: usize,
     values: [f64; 6],
@@ -129,7 +129,7 @@ pub fn read(path: &Path) -> Result<Vec<EpochMetrics>, MetricsCsvError> {
 }
 
 /// Drops the `metrics.csv` rows of epochs after `epoch` (a resumed run writes them again).
-pub fn keep_epochs_up_to(path: &Path, epoch: usize) -> Result<(), MetricsCsvError> {
+pub(crate) fn keep_epochs_up_to(path: &Path, epoch: usize) -> Result<(), MetricsCsvError> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };

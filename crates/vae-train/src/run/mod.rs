@@ -11,13 +11,15 @@
 //!   experiment.log              Burn's application log
 //! ```
 
-pub mod checkpoints;
+pub(crate) mod checkpoints;
 pub mod metrics_csv;
 pub mod trained_run;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::RunDirError;
+
+pub use checkpoints::CheckpointError;
 
 /// Paths inside a run folder.
 #[derive(Debug, Clone)]

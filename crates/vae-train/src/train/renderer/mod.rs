@@ -1,23 +1,31 @@
 //! What a run shows while it trains: Burn's TUI in a terminal, or one plain line per split
 //! (CI logs); in both cases a `metrics.csv` row per epoch.
+//!
+//! [`RunRenderer`] receives Burn's renderer events and hands them on: to Burn's TUI when there
+//! is one, to [`EpochValues`] (the epoch's metric values, hence the CSV row and the plain line)
+//! and to [`DivergenceWatch`] (stops a run whose loss is not finite).
 
-use std::collections::{BTreeMap, HashMap};
+mod divergence;
+mod epoch_values;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::run::metrics_csv;
-use crate::train::step_guard::{NonFinitePolicy, StepGuard};
 use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
-use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
+use burn::train::metric::MetricDefinition;
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
 use burn::train::{Interrupter, LearnerSummary};
 
-/// The start of the interruption reason given when the loss diverges.
-pub const DIVERGED: &str = "the loss diverged";
+pub use divergence::DIVERGED;
+use divergence::DivergenceWatch;
+use epoch_values::{EpochValues, progress_line};
+
+use crate::run::metrics_csv;
+use crate::train::step_guard::StepGuard;
 
 /// How a run ended early, as the interrupter said before Burn's dashboard reset it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,9 +39,6 @@ pub struct EarlyEnd {
 /// Where the renderer leaves [`EarlyEnd`] for the caller of `launch`.
 pub type EarlyEndSlot = Arc<Mutex<EarlyEnd>>;
 
-/// The metric names, in CSV column order.
-const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
-
 /// Renders a run and writes `metrics.csv`; wraps Burn's TUI when one is given. Stops the
 /// run (through Burn's interrupter, before the epoch is checkpointed) when an epoch's loss is
 /// NaN or infinite.
@@ -41,8 +46,8 @@ pub struct RunRenderer {
     inner: Option<Box<dyn MetricsRenderer>>,
     interrupter: Interrupter,
     csv: PathBuf,
-    names: HashMap<MetricId, String>,
-    finals: BTreeMap<(bool, String), f64>,
+    values: EpochValues,
+    divergence: DivergenceWatch,
     epoch: usize,
     total_epochs: usize,
     epoch_start: Instant,
@@ -50,7 +55,6 @@ pub struct RunRenderer {
     split_start: Instant,
     split_items: usize,
     train_seconds: f64,
-    guard: StepGuard,
     early_end: EarlyEndSlot,
 }
 
@@ -67,10 +71,10 @@ impl RunRenderer {
     ) -> Self {
         Self {
             inner,
+            divergence: DivergenceWatch::new(interrupter.clone(), guard),
             interrupter,
             csv,
-            names: HashMap::new(),
-            finals: BTreeMap::new(),
+            values: EpochValues::default(),
             epoch: 1,
             total_epochs: 0,
             epoch_start: Instant::now(),
@@ -78,53 +82,15 @@ impl RunRenderer {
             split_start: Instant::now(),
             split_items: 0,
             train_seconds: f64::NAN,
-            guard,
             early_end,
         }
     }
 
-    fn record(&mut self, valid: bool, state: &MetricState) {
-        if let MetricState::Numeric(entry, Some(NumericEntry::Final(value))) = state
-            && let Some(name) = self.names.get(&entry.metric_id)
-        {
-            self.finals.insert((valid, name.clone()), *value);
-        }
-    }
-
-    fn value(&self, valid: bool, name: &str) -> f64 {
-        self.finals
-            .get(&(valid, name.to_string()))
-            .copied()
-            .unwrap_or(f64::NAN)
-    }
-
-    /// Stops the run at the first non-finite step when the guard's policy says so.
-    fn check_guard(&self) {
-        if self.guard.policy() != NonFinitePolicy::Stop || self.interrupter.should_stop() {
-            return;
-        }
-        if let Some(bad) = self.guard.report().first_non_finite {
-            self.interrupter.stop(Some(&format!(
-                "{DIVERGED}: the training loss was {} at epoch {}, step {} (that update was not \
-                 applied)",
-                bad.loss, self.epoch, bad.step
-            )));
-        }
-    }
-
     fn write_csv_row(&self) -> std::io::Result<()> {
-        let mut values = [0.0; 6];
-        for (slot, (valid, name)) in values.iter_mut().zip(
-            [false, true]
-                .into_iter()
-                .flat_map(|valid| METRICS.into_iter().map(move |name| (valid, name))),
-        ) {
-            *slot = self.value(valid, name);
-        }
         metrics_csv::append_row(
             &self.csv,
             self.epoch,
-            values,
+            self.values.row(),
             self.train_seconds,
             self.epoch_start.elapsed().as_secs_f64(),
         )
@@ -133,15 +99,15 @@ impl RunRenderer {
 
 impl MetricsRendererTraining for RunRenderer {
     fn update_train(&mut self, state: MetricState) {
-        self.record(false, &state);
-        self.check_guard();
+        self.values.record(false, &state);
+        self.divergence.after_step(self.epoch);
         if let Some(inner) = &mut self.inner {
             inner.update_train(state);
         }
     }
 
     fn update_valid(&mut self, state: MetricState) {
-        self.record(true, &state);
+        self.values.record(true, &state);
         if let Some(inner) = &mut self.inner {
             inner.update_valid(state);
         }
@@ -200,12 +166,11 @@ impl TrainingProgressLogger for RunRenderer {
         if let Err(error) = self.write_csv_row() {
             eprintln!("warning: cannot append to {}: {error}", self.csv.display());
         }
-        let (train, valid) = (self.value(false, "Loss"), self.value(true, "Loss"));
-        if !train.is_finite() || !valid.is_finite() {
-            self.interrupter.stop(Some(&format!(
-                "{DIVERGED}: in epoch {epoch} the train loss was {train} and the valid loss {valid}"
-            )));
-        }
+        self.divergence.after_epoch(
+            epoch,
+            self.values.value(false, "Loss"),
+            self.values.value(true, "Loss"),
+        );
         self.epoch = epoch + 1;
         self.epoch_start = Instant::now();
         if let Some(inner) = &mut self.inner {
@@ -215,7 +180,7 @@ impl TrainingProgressLogger for RunRenderer {
 
     fn start_split(&mut self, split: &str, total_items: usize) {
         if split == "train" {
-            self.guard.start_epoch();
+            self.divergence.start_epoch();
         }
         self.split = split.to_string();
         self.split_start = Instant::now();
@@ -234,31 +199,20 @@ impl TrainingProgressLogger for RunRenderer {
     fn end_split(&mut self) {
         if self.split == "train" {
             self.train_seconds = self.split_start.elapsed().as_secs_f64();
-            let report = self.guard.report();
-            if let (NonFinitePolicy::Skip, Some(first)) =
-                (self.guard.policy(), report.first_non_finite)
-            {
-                eprintln!(
-                    "warning: epoch {}: skipped {} of {} steps whose loss was not finite (the \
-                     first at step {}, loss {})",
-                    self.epoch, report.non_finite_steps, report.steps, first.step, first.loss
-                );
-            }
+            self.divergence.end_training_phase(self.epoch);
         }
         match &mut self.inner {
             Some(inner) => inner.end_split(),
             None => {
-                let valid = self.split == "valid";
                 let seconds = self.split_start.elapsed().as_secs_f64();
                 println!(
-                    "epoch {}/{} {:<5} loss {:>8.3} | reconstruction {:>8.3} | KL {:>7.3} | {:>6.0} img/s",
-                    self.epoch,
-                    self.total_epochs,
-                    self.split,
-                    self.value(valid, "Loss"),
-                    self.value(valid, "Reconstruction"),
-                    self.value(valid, "KL"),
-                    self.split_items as f64 / seconds.max(1e-9),
+                    "{}",
+                    progress_line(
+                        &self.values,
+                        (self.epoch, self.total_epochs),
+                        &self.split,
+                        self.split_items as f64 / seconds.max(1e-9),
+                    )
                 );
             }
         }
@@ -323,8 +277,7 @@ impl MetricsRenderer for RunRenderer {
     }
 
     fn register_metric(&mut self, definition: MetricDefinition) {
-        self.names
-            .insert(definition.metric_id.clone(), definition.name.to_string());
+        self.values.register(&definition);
         if let Some(inner) = &mut self.inner {
             inner.register_metric(definition);
         }
