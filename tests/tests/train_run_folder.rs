@@ -9,7 +9,7 @@ use burn::prelude::*;
 use vae_integration_tests::{mnist_dir, mnist_images};
 use vae_model::Vae;
 use vae_train::backend::Backend;
-use vae_train::config::TrainingConfig;
+use vae_train::config::{DataTreatment, TrainingConfig, WarmupChoice};
 use vae_train::train::{ResumeOptions, TrainOptions, resume, train};
 
 /// Flex's random number generator is global to the process: runs in parallel test threads
@@ -163,4 +163,57 @@ fn a_run_resumed_after_epoch_1_ends_bit_identical_to_an_uninterrupted_one() {
     assert_eq!(metrics_without_time(&parted), metrics_without_time(&whole));
     let resumed_config = TrainingConfig::load(&parted.join("config.json")).unwrap();
     assert_eq!(resumed_config.num_epochs, 2);
+}
+
+/// A run with dynamic binarization (each batch drawn from the run's random stream) and a KL
+/// warm-up over both epochs (the step count carries across the resume), interrupted after
+/// epoch 1 (epoch 2's files deleted as if it never finished) and resumed: bit-identical to the
+/// uninterrupted run.
+#[test]
+fn a_binarized_warm_up_run_resumed_mid_warm_up_ends_bit_identical() {
+    let _rng = FLEX_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = smoke_config();
+    config.data_treatment = DataTreatment::Dynamic;
+    config.objective.kl_warmup = Some(WarmupChoice {
+        start: 0.0,
+        epochs: Some(2),
+        steps: None,
+    });
+    let whole = dir.path().join("whole");
+    run(&config, &whole);
+    let continuous = dir.path().join("continuous");
+    run(&smoke_config(), &continuous);
+    assert_ne!(
+        metrics_without_time(&whole),
+        metrics_without_time(&continuous),
+        "binarization and warm-up change the run"
+    );
+
+    let parted = dir.path().join("parted");
+    run(&config, &parted);
+    for kind in ["model", "optim", "scheduler"] {
+        for suffix in ["bpk", "bpk.sha256"] {
+            let _ = std::fs::remove_file(parted.join(format!("checkpoint/{kind}-2.{suffix}")));
+        }
+    }
+    std::fs::remove_file(parted.join("model.bpk")).unwrap();
+    resume(ResumeOptions {
+        run_dir: parted.clone(),
+        epochs: None,
+        backend: Backend::Flex,
+        data_dir: Some(mnist_dir()),
+        plain: true,
+    })
+    .expect("resume succeeds");
+
+    let device = Device::flex();
+    let images = mnist_images(64, &device);
+    let model = |run_dir: &Path| load(&config, &run_dir.join("model.bpk"), &device);
+    assert_eq!(
+        outputs(&model(&parted), &images),
+        outputs(&model(&whole), &images),
+        "the resumed model differs from the uninterrupted one"
+    );
+    assert_eq!(metrics_without_time(&parted), metrics_without_time(&whole));
 }

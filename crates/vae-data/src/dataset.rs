@@ -112,6 +112,27 @@ impl MnistData {
         self
     }
 
+    /// The images binarized once: each pixel of intensity `p / 255` becomes 255 with
+    /// probability `p / 255`, else 0, drawn from rand's `StdRng` seeded with `seed` (image by
+    /// image, pixel by pixel in row-major order). The same seed gives the same images on
+    /// every machine and backend; the labels are kept.
+    ///
+    /// This is the *static* binarization of the literature (one fixed binary copy of the
+    /// data); the *dynamic* one draws anew each time an image is used, on the device.
+    pub fn binarized(mut self, seed: u64) -> Self {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        for pixel in &mut self.pixels {
+            // `random_range(0..255) < p` has probability exactly p / 255 (0 never, 255 always).
+            *pixel = if rng.random_range(0u8..255) < *pixel {
+                255
+            } else {
+                0
+            };
+        }
+        self
+    }
+
     /// Pixels of image `index`, row-major.
     ///
     /// # Panics

@@ -171,3 +171,48 @@ fn a_damaged_file_is_corrupt_with_its_digest_and_dataset() {
         "{error}"
     );
 }
+
+#[test]
+fn static_binarization_is_reproducible_and_keeps_the_mean_intensity() {
+    let Some(dir) = folder_or_skip(DatasetKind::Mnist) else {
+        return;
+    };
+    let test = MnistData::from_dir(Split::Test, &dir)
+        .unwrap()
+        .truncate(2000);
+    let once = test.clone().binarized(7);
+    assert_eq!(once.labels(), test.labels());
+    let pixels = |data: &MnistData| -> Vec<u8> {
+        (0..data.labels().len())
+            .flat_map(|i| data.pixels(i).to_vec())
+            .collect()
+    };
+    let (gray, binary) = (pixels(&test), pixels(&once));
+    assert!(binary.iter().all(|&p| p == 0 || p == 255));
+    // Black stays black and white stays white; the rest is drawn.
+    for (g, b) in gray.iter().zip(&binary) {
+        match g {
+            0 => assert_eq!(*b, 0),
+            255 => assert_eq!(*b, 255),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        binary,
+        pixels(&test.clone().binarized(7)),
+        "same seed, same images"
+    );
+    assert_ne!(
+        binary,
+        pixels(&test.binarized(8)),
+        "another seed, other images"
+    );
+    // E[binary] = intensity: over 1.6 million pixels the means agree to well within 0.002.
+    let mean = |p: &[u8]| p.iter().map(|&v| f64::from(v) / 255.0).sum::<f64>() / p.len() as f64;
+    assert!(
+        (mean(&gray) - mean(&binary)).abs() < 0.002,
+        "{} vs {}",
+        mean(&gray),
+        mean(&binary)
+    );
+}

@@ -50,6 +50,14 @@ pub enum VaeError {
     /// A network's configuration breaks a rule.
     #[error("invalid network: {0}")]
     InvalidNetwork(String),
+    /// A training objective's configuration breaks a rule.
+    #[error("invalid objective: {message}")]
+    InvalidObjective {
+        /// The field, e.g. `samples`, `free_bits` or `start`.
+        field: &'static str,
+        /// What is wrong and the fix.
+        message: String,
+    },
     /// A condition was given to an unconditional model, or not given to a conditional one, or
     /// has the wrong shape.
     #[error(

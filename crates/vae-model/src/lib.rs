@@ -9,6 +9,7 @@ mod iwae;
 pub mod likelihood;
 mod loss;
 pub mod networks;
+mod objective;
 mod parts;
 mod vae;
 
@@ -26,5 +27,6 @@ pub use networks::{
     ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ImageShape, Mlp, MlpConfig,
     MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig,
 };
+pub use objective::{KlWarmupConfig, ObjectiveConfig, ObjectiveOutput, kl_penalty};
 pub use parts::{Decoder, Encoder, Likelihood};
 pub use vae::{Vae, VaeForward};

@@ -17,6 +17,7 @@ use burn::train::metric::{
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 
 use crate::loss::ElboTerms;
+use crate::objective::ObjectiveOutput;
 use crate::parts::{Decoder, Encoder, Likelihood};
 use crate::vae::Vae;
 
@@ -30,15 +31,20 @@ pub struct VaeBatch<const X: usize = 2> {
     pub condition: Option<Tensor<2>>,
 }
 
-/// What one training or validation step reports: the ELBO terms per image.
+/// What one training or validation step reports: the ELBO terms per image, and the
+/// importance-weighted bound when the objective has one.
 #[derive(Debug, Clone)]
 pub struct VaeStepOutput {
-    /// Negative (beta-weighted) ELBO per image, `[batch]`.
+    /// The loss per image, `[batch]`: `reconstruction + beta * kl` from [`Vae::loss`]; the
+    /// true negative ELBO (weight 1, no floor) from an [`ObjectiveOutput`].
     pub loss: Tensor<1>,
     /// Reconstruction negative log-likelihood per image, `[batch]`.
     pub reconstruction: Tensor<1>,
     /// KL to the prior per image, `[batch]`.
     pub kl: Tensor<1>,
+    /// `-log` of the `k`-sample importance-weighted bound per image, `[batch]`, when the
+    /// objective has `k > 1` samples.
+    pub bound: Option<Tensor<1>>,
     /// The step's loss was NaN or infinite and its update was not applied: metrics leave it out.
     pub skipped: bool,
 }
@@ -49,7 +55,17 @@ impl From<ElboTerms> for VaeStepOutput {
             loss: terms.loss,
             reconstruction: terms.reconstruction,
             kl: terms.kl,
+            bound: None,
             skipped: false,
+        }
+    }
+}
+
+impl From<ObjectiveOutput> for VaeStepOutput {
+    fn from(output: ObjectiveOutput) -> Self {
+        Self {
+            bound: output.bound,
+            ..output.terms.into()
         }
     }
 }
@@ -95,6 +111,7 @@ impl ItemLazy for VaeStepOutput {
             loss: self.loss.without_autodiff(),
             reconstruction: self.reconstruction.without_autodiff(),
             kl: self.kl.without_autodiff(),
+            bound: self.bound.map(|b| b.without_autodiff()),
             skipped: self.skipped,
         })
     }
@@ -147,6 +164,17 @@ impl PerImageTerm for Kl {
     }
 }
 
+/// `-log` of the importance-weighted bound per image (equal to the loss with one sample).
+#[derive(Debug, Clone, Copy)]
+pub struct Bound;
+
+impl PerImageTerm for Bound {
+    const NAME: &'static str = "IWBound";
+    fn read(output: &VaeStepOutput) -> Tensor<1> {
+        output.bound.clone().unwrap_or_else(|| output.loss.clone())
+    }
+}
+
 /// The input of a [`PerImageMeanMetric`]: one term, `[batch]`.
 pub struct PerImageInput<K> {
     values: Tensor<1>,
@@ -191,6 +219,8 @@ pub type LossMeanMetric = PerImageMeanMetric<Loss>;
 pub type ReconstructionMetric = PerImageMeanMetric<Reconstruction>;
 /// The KL metric.
 pub type KlMetric = PerImageMeanMetric<Kl>;
+/// The importance-weighted bound metric (for objectives with `k > 1` samples).
+pub type BoundMetric = PerImageMeanMetric<Bound>;
 
 impl<K: PerImageTerm + Clone> Metric for PerImageMeanMetric<K> {
     type Input = PerImageInput<K>;

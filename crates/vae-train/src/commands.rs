@@ -10,7 +10,7 @@ use crate::cli::{
     CurvesArgs, EvaluateArgs, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
     SampleArgs, TraverseArgs,
 };
-use crate::data::{MnistData, Split};
+use crate::data::MnistData;
 use crate::inspect::evaluate::{EvaluateOptions, evaluate};
 use crate::inspect::pictures::{
     interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
@@ -39,10 +39,7 @@ pub fn resolve_backend(backend: Option<Backend>) -> Result<Backend, BackendError
 
 /// The test split of the dataset the run was trained on.
 fn test_set(args: &RunArgs, run: &TrainedRun) -> anyhow::Result<MnistData> {
-    Ok(run
-        .config
-        .dataset
-        .load(Split::Test, args.data_dir.as_deref())?)
+    Ok(run.test_set(args.data_dir.as_deref())?)
 }
 
 fn output(out: &Option<PathBuf>, run_dir: &Path, default: &str) -> PathBuf {

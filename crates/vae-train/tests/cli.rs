@@ -161,7 +161,7 @@ fn bad_configs_name_the_problem() {
     // Each field rule is unit-tested in `config.rs`; here, that the binary reports a
     // representative few (text edits of the smoke config) and the command-line paths.
     let good = std::fs::read_to_string(repo_file("configs/smoke.json")).unwrap();
-    let edits: [(&str, &str, &str); 7] = [
+    let edits: [(&str, &str, &str); 12] = [
         ("{", "{ not json", "not valid JSON"),
         ("\"latent_dim\": 4,", "", "missing field `latent_dim`"),
         (
@@ -180,6 +180,31 @@ fn bad_configs_name_the_problem() {
             "\"seed\": 1",
             "\"seed\": 1, \"network\": {\"kind\": \"conv\", \"conv_channels\": [8]}",
             "`model.hidden_dims`",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"objective\": {\"kl_warmup\": {\"epochs\": 5}}",
+            "longer than the run",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"objective\": {\"free_bits\": -1.0}",
+            "`free_bits` is -1",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"objective\": {\"samples\": 0}",
+            "`samples` is 0",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"data_treatment\": {\"kind\": \"stochastic\"}",
+            "unknown variant `stochastic`",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"data_treatment\": {\"kind\": \"static\"}",
+            "`data_treatment.seed` is missing",
         ),
     ];
     for (from, to, expected) in edits {

@@ -10,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::train::TrainStep;
 use vae_model::train::VaeBatch;
-use vae_model::{Vae, VaeConfig};
+use vae_model::{ObjectiveConfig, Vae, VaeConfig};
 use vae_train::train::step::TrainingVae;
 use vae_train::train::step_guard::{NonFinitePolicy, StepGuard};
 
@@ -80,7 +80,7 @@ fn the_step_guard_withholds_a_non_finite_update() {
 }
 
 /// The host-fused reconstruction term gives the loss and the gradients of the tensor one (same
-/// noise), up to `f32` rounding.
+/// noise), up to `f32` rounding: under the ELBO and under free bits.
 #[test]
 fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     let (_rng, device) = test_device();
@@ -94,10 +94,14 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
     // Initialize the (lazy) weights now, so that both runs draw the same noise.
     let _ = model.model.reconstruct(images.clone(), None).into_data();
-    let run = |host: bool| {
-        let model = model.clone().with_host_reconstruction(host);
+    let run = |host: bool, free_bits: f64| {
+        let model = model
+            .clone()
+            .with_host_reconstruction(host)
+            .with_objective(ObjectiveConfig::new().with_free_bits(free_bits));
         device.seed(11);
-        let (terms, surrogate) = model.loss_and_surrogate(images.clone(), None);
+        let output = model.step_objective(images.clone(), None);
+        let (terms, surrogate) = (output.terms, output.objective);
         let grads = GradientsParams::from_grads(surrogate.backward(), &model);
         let weight = |id| {
             grads
@@ -113,15 +117,21 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
             weight(model.model.decoder.output.weight.id),
         )
     };
-    let (tensor, host) = (run(false), run(true));
     let close = |a: &[f32], b: &[f32], what: &str| {
         let scale = a.iter().map(|v| v.abs()).fold(1e-3, f32::max);
         for (x, y) in a.iter().zip(b) {
             assert!((x - y).abs() <= 1e-4 * scale, "{what}: {x} vs {y}");
         }
     };
-    close(&tensor.0, &host.0, "loss per image");
-    close(&tensor.1, &host.1, "first encoder weight gradient");
-    close(&tensor.2, &host.2, "decoder output weight gradient");
-    assert!(tensor.1.iter().any(|g| *g != 0.0));
+    let mut first_weights = Vec::new();
+    for free_bits in [0.0, 0.5] {
+        let (tensor, host) = (run(false, free_bits), run(true, free_bits));
+        close(&tensor.0, &host.0, "loss per image");
+        close(&tensor.1, &host.1, "first encoder weight gradient");
+        close(&tensor.2, &host.2, "decoder output weight gradient");
+        assert!(tensor.1.iter().any(|g| *g != 0.0));
+        first_weights.push(tensor.1);
+    }
+    // The floor changes the encoder's gradient (its KL part), not the reported loss.
+    assert_ne!(first_weights[0], first_weights[1]);
 }

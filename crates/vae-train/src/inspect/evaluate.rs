@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::config::CLASSES;
-use crate::data::Split;
 use crate::data::batcher::MnistBatcher;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -103,10 +102,7 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     }
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
-    let mut test = run
-        .config
-        .dataset
-        .load(Split::Test, options.data_dir.as_deref())?;
+    let mut test = run.test_set(options.data_dir.as_deref())?;
     if let Some(count) = options.images {
         if count == 0 {
             return Err(InspectError::Argument(
@@ -177,8 +173,9 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     let (iw_nll, iw_nll_stderr) = mean_and_stderr(&iw);
     Ok(Evaluation {
         data: format!(
-            "{} test set, continuous pixels in [0, 1] (not binarized)",
-            run.config.dataset.name()
+            "{} test set, {}",
+            run.config.dataset.name(),
+            run.config.data_treatment.describe_test_set()
         ),
         likelihood: run.model.likelihood.describe(),
         condition: match (run.is_conditional(), options.shuffled_labels) {

@@ -81,6 +81,19 @@ impl TrainedRun {
             .then(|| crate::data::batcher::one_hot(labels, CLASSES, device))
     }
 
+    /// The test split of the run's dataset as the run was validated on it: binarized (once,
+    /// with [`crate::config::TEST_BINARIZATION_SEED`]) when the run trained on binary images.
+    pub fn test_set(
+        &self,
+        data_dir: Option<&Path>,
+    ) -> Result<crate::data::MnistData, crate::error::DataError> {
+        let test = self
+            .config
+            .dataset
+            .load(crate::data::Split::Test, data_dir)?;
+        Ok(self.config.data_treatment.test_set(test))
+    }
+
     /// Loads `run_dir/config.json` and `run_dir/model.bpk` onto `device`.
     pub fn open(run_dir: &Path, device: &Device) -> Result<Self, OpenRunError> {
         let run = RunDir::open(run_dir);

@@ -21,7 +21,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::train::renderer::default_renderer;
 use burn::train::{Learner, SupervisedTraining};
-use vae_model::train::{KlMetric, LossMeanMetric, ReconstructionMetric};
+use vae_model::train::{BoundMetric, KlMetric, LossMeanMetric, ReconstructionMetric};
 
 use crate::backend::Backend;
 use crate::config::TrainingConfig;
@@ -202,8 +202,11 @@ fn load_data(
     config: &TrainingConfig,
     data_dir: Option<&std::path::Path>,
 ) -> Result<(MnistData, MnistData), TrainError> {
-    let mut train_data = config.dataset.load(Split::Train, data_dir)?;
-    let mut valid_data = config.dataset.load(Split::Test, data_dir)?;
+    // Binarized before truncation, so that image i is the same binary image whatever
+    // `train_images` or `valid_images` say.
+    let treatment = config.data_treatment;
+    let mut train_data = treatment.training_set(config.dataset.load(Split::Train, data_dir)?);
+    let mut valid_data = treatment.test_set(config.dataset.load(Split::Test, data_dir)?);
     if let Some(count) = config.train_images {
         train_data = train_data.truncate(count);
     }
@@ -236,13 +239,22 @@ fn fit(
     let pictures = PictureInputs::new(&valid_data, config, config.seed.wrapping_add(1))?;
     device.seed(config.seed);
     let guard = StepGuard::new(config.on_non_finite_loss.into());
+    let steps_per_epoch =
+        burn::data::dataset::Dataset::len(&train_data).div_ceil(config.batch_size);
     let model = TrainingVae::new(build_model(config, &device.clone().autodiff())?)
+        .with_objective(config.objective.to_model())
+        .with_kl_warmup(
+            config.objective.warmup(steps_per_epoch),
+            done * steps_per_epoch,
+        )
         .with_step_guard(guard.clone())
         // One fused pass for the reconstruction term on flex; it measured slower on ndarray
         // and would copy to the host every step on a GPU (README, "Speed").
         .with_host_reconstruction(backend == Backend::Flex);
 
-    let loader_train = DataLoaderBuilder::new(MnistBatcher::new(config.condition.dim()))
+    let train_batcher = MnistBatcher::new(config.condition.dim())
+        .with_dynamic_binarization(config.data_treatment.is_dynamic());
+    let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(config.batch_size)
         .shuffle(config.seed)
         .num_workers(config.num_workers)
@@ -274,6 +286,12 @@ fn fit(
         .with_checkpointing_strategy(KeepEveryEpoch)
         .num_epochs(config.num_epochs)
         .summary();
+    if config.objective.samples > 1 {
+        // The k-sample bound the model trains on, beside the plain ELBO ("Loss").
+        training = training
+            .metric_train_numeric(BoundMetric::default())
+            .metric_valid_numeric(BoundMetric::default());
+    }
     if done > 0 {
         training = training.checkpoint(done);
     }

@@ -1,11 +1,14 @@
-//! The model the `Learner` trains: a [`Vae`] with the training-only workarounds that do not
-//! belong in the maths, the step guard and the host reconstruction term.
+//! The model the `Learner` trains: a [`Vae`] with its training objective (importance samples,
+//! free bits, the KL warm-up's step count) and the training-only workarounds that do not belong
+//! in the maths, the step guard and the host reconstruction term.
 //!
 //! [`TrainingVae`] is transparent to records: it visits and maps its model's parameters under
 //! the model's own names, so its checkpoints are plain `Vae` records that every inspection
 //! command (and any other program) loads into the `Vae` alone.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::module::{
     Content, Devices, Module, ModuleDisplay, ModuleDisplayDefault, ModuleMapper, ModuleVisitor,
@@ -15,7 +18,10 @@ use burn::prelude::*;
 use burn::train::{InferenceStep, TrainOutput, TrainStep};
 use vae_model::likelihood::{AnyLikelihood, Bernoulli};
 use vae_model::train::{VaeBatch, VaeStepOutput};
-use vae_model::{Decoder, ElboTerms, Encoder, Likelihood, Vae};
+use vae_model::{
+    Decoder, ElboTerms, Encoder, KlWarmupConfig, Likelihood, ObjectiveConfig, ObjectiveOutput, Vae,
+    kl_penalty,
+};
 
 use crate::train::step_guard::StepGuard;
 
@@ -46,16 +52,42 @@ pub struct TrainingVae<M> {
     pub model: M,
     guard: Option<StepGuard>,
     host_reconstruction: bool,
+    objective: ObjectiveConfig,
+    warmup: Option<KlWarmupConfig>,
+    /// Training steps taken, counted across the clones the `Learner` makes.
+    steps: Arc<AtomicUsize>,
 }
 
 impl<M> TrainingVae<M> {
-    /// Wraps `model` with no guard and the tensor formula for the loss.
+    /// Wraps `model` with no guard, the tensor formula for the loss and the ELBO objective.
     pub fn new(model: M) -> Self {
         Self {
             model,
             guard: None,
             host_reconstruction: false,
+            objective: ObjectiveConfig::new(),
+            warmup: None,
+            steps: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Trains on `objective` (importance samples, free bits) instead of the ELBO.
+    pub fn with_objective(mut self, objective: ObjectiveConfig) -> Self {
+        self.objective = objective;
+        self
+    }
+
+    /// Raises the KL weight by `warmup`, counting from `steps_done` steps already taken (those
+    /// of the epochs a resumed run has done).
+    pub fn with_kl_warmup(mut self, warmup: Option<KlWarmupConfig>, steps_done: usize) -> Self {
+        self.warmup = warmup;
+        self.steps = Arc::new(AtomicUsize::new(steps_done));
+        self
+    }
+
+    /// Training steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.steps.load(Ordering::SeqCst)
     }
 
     /// Checks each training step's loss with `guard`: a NaN or infinite loss is not applied,
@@ -77,8 +109,7 @@ impl<M> TrainingVae<M> {
     fn map_model(self, f: impl FnOnce(M) -> M) -> Self {
         Self {
             model: f(self.model),
-            guard: self.guard,
-            host_reconstruction: self.host_reconstruction,
+            ..self
         }
     }
 }
@@ -89,20 +120,33 @@ where
     D: Decoder,
     L: Likelihood + MaybeBernoulli,
 {
-    /// The model's loss, and the scalar whose gradient is that of the batch sum of the loss:
-    /// the sum itself, or with the host reconstruction a surrogate whose gradient with respect
-    /// to the logits is the analytic one (`sigmoid(logits) - x`).
-    pub fn loss_and_surrogate(
+    /// The KL weight of the next step: the warm-up's value, or the model's `beta`.
+    pub fn beta_now(&self) -> f64 {
+        let target = self.model.beta();
+        self.warmup
+            .as_ref()
+            .map_or(target, |warmup| warmup.beta(target, self.steps()))
+    }
+
+    /// The batch under the objective at the current KL weight ([`Vae::objective`]). With the
+    /// host reconstruction (one-sample objectives, Bernoulli likelihood), the scalar to
+    /// differentiate is a surrogate whose gradient with respect to the logits is the analytic
+    /// one (`sigmoid(logits) - x`), and whose value is not the loss.
+    pub fn step_objective(
         &self,
         images: Tensor<2>,
         condition: Option<Tensor<2>>,
-    ) -> (ElboTerms, Tensor<1>) {
-        let forward = self.model.forward(images.clone(), condition);
-        if !(self.host_reconstruction && self.model.likelihood.is_bernoulli()) {
-            let terms = self.model.terms(&forward, images);
-            let total = terms.sum_loss();
-            return (terms, total);
+    ) -> ObjectiveOutput {
+        let beta = self.beta_now();
+        if !(self.host_reconstruction
+            && self.model.likelihood.is_bernoulli()
+            && self.objective.samples == 1)
+        {
+            return self
+                .model
+                .objective(images, condition, &self.objective, beta);
         }
+        let forward = self.model.forward(images.clone(), condition);
         let device = forward.params.device();
         let [batch, width] = forward.params.dims();
         let host = |t: Tensor<2>| {
@@ -117,10 +161,15 @@ where
         );
         let reconstruction = Tensor::<1>::from_data(TensorData::new(per_image, [batch]), &device);
         let grad = Tensor::<2>::from_data(TensorData::new(grad, [batch, width]), &device);
-        let kl = forward.posterior.kl_to_standard_normal();
-        let beta = self.model.beta();
-        let surrogate = (forward.params * grad).sum() + kl.clone().sum().mul_scalar(beta);
-        (ElboTerms::new(reconstruction, kl, beta), surrogate)
+        let kl_per_dim = forward.posterior.kl_to_standard_normal_per_dim();
+        let kl = kl_per_dim.clone().sum_dim(1).squeeze_dim::<1>(1);
+        let surrogate =
+            (forward.params * grad).sum() + kl_penalty(kl_per_dim, beta, self.objective.free_bits);
+        ObjectiveOutput {
+            terms: ElboTerms::new(reconstruction, kl, 1.0),
+            bound: None,
+            objective: surrogate,
+        }
     }
 }
 
@@ -136,12 +185,13 @@ where
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch) -> TrainOutput<VaeStepOutput> {
-        let (terms, surrogate) = self.loss_and_surrogate(batch.images, batch.condition);
+        let output = self.step_objective(batch.images, batch.condition);
+        self.steps.fetch_add(1, Ordering::SeqCst);
         if let Some(guard) = &self.guard {
             // One scalar read per step (the metrics read the loss anyway).
-            let value = terms.sum_loss().into_scalar::<f64>();
+            let value = output.terms.sum_loss().into_scalar::<f64>();
             if !guard.check(value) {
-                let mut output = VaeStepOutput::from(terms);
+                let mut output = VaeStepOutput::from(output);
                 output.skipped = true;
                 // No gradients: the optimizer leaves every parameter and its state as they are.
                 return TrainOutput {
@@ -150,8 +200,12 @@ where
                 };
             }
         }
-        let grads = surrogate.backward();
-        TrainOutput::new(self, grads, terms.into())
+        let grads = output.objective.backward();
+        let item = VaeStepOutput {
+            bound: output.bound,
+            ..output.terms.into()
+        };
+        TrainOutput::new(self, grads, item)
     }
 }
 
@@ -165,7 +219,10 @@ where
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch) -> VaeStepOutput {
-        self.model.loss(batch.images, batch.condition).into()
+        let target = self.model.beta();
+        self.model
+            .objective(batch.images, batch.condition, &self.objective, target)
+            .into()
     }
 }
 
@@ -193,6 +250,9 @@ impl<M: Module> Module for TrainingVae<M> {
             model: self.model.valid(),
             guard: self.guard.clone(),
             host_reconstruction: self.host_reconstruction,
+            objective: self.objective.clone(),
+            warmup: self.warmup.clone(),
+            steps: self.steps.clone(),
         }
     }
 

@@ -1,6 +1,8 @@
 //! [`TrainingConfig`]: everything one run needs, loaded from a JSON file, validated in one
 //! place and saved as `config.json` in the run folder (which replays the run).
 
+mod objective;
+
 use std::path::Path;
 
 use burn::optim::AdamConfig;
@@ -14,6 +16,9 @@ pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
 use crate::data::{DatasetKind, IMAGE_SIDE, NUM_CLASSES};
 use crate::error::{ConfigError, InvalidConfig};
+pub use objective::{
+    DataTreatment, ObjectiveChoice, TEST_BINARIZATION_SEED, TRAINING_SPLIT_IMAGES, WarmupChoice,
+};
 
 /// A complete training run: model, optimizer, schedule and data limits.
 ///
@@ -62,6 +67,15 @@ pub struct TrainingConfig {
     /// `"mnist"` (the default) or `"fashion-mnist"`. Optional in the file.
     #[serde(default)]
     pub dataset: DatasetKind,
+    /// `{"kind": "continuous"}` (the default: intensities in `[0, 1]`), `{"kind": "dynamic"}`
+    /// or `{"kind": "static", "seed": 1}` binarization. Optional in the file.
+    #[serde(default)]
+    pub data_treatment: DataTreatment,
+    /// What each step minimises: `{"samples": 1, "free_bits": 0.0, "kl_warmup": null}` (the
+    /// default, the ELBO); `samples` > 1 trains on the IWAE bound; `kl_warmup` is
+    /// `{"start": 0.0, "epochs": N}` or `{"start": 0.0, "steps": N}`. Optional in the file.
+    #[serde(default)]
+    pub objective: ObjectiveChoice,
 }
 
 /// The shape of the images the data loader gives (both datasets: 1×28×28).
@@ -232,6 +246,8 @@ impl Default for TrainingConfig {
             likelihood: LikelihoodChoice::Bernoulli,
             condition: ConditionChoice::None,
             dataset: DatasetKind::Mnist,
+            data_treatment: DataTreatment::Continuous,
+            objective: ObjectiveChoice::default(),
         }
     }
 }
@@ -280,6 +296,7 @@ impl TrainingConfig {
             .map_err(|e| InvalidConfig::new("model", format!("model: {e}")))?;
         self.validate_parts()?;
         self.validate_optimizer()?;
+        self.data_treatment.validate()?;
         let positive = [
             ("num_epochs", self.num_epochs),
             ("batch_size", self.batch_size),
@@ -303,6 +320,8 @@ impl TrainingConfig {
                 ));
             }
         }
+        self.objective
+            .validate(self.num_epochs, self.steps_per_epoch())?;
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(InvalidConfig::new(
                 "learning_rate",
@@ -405,6 +424,15 @@ impl TrainingConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Optimizer steps per epoch: the training images used, in batches of `batch_size` (the
+    /// last one may be smaller).
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train_images
+            .unwrap_or(TRAINING_SPLIT_IMAGES)
+            .min(TRAINING_SPLIT_IMAGES)
+            .div_ceil(self.batch_size.max(1))
     }
 
     /// Writes the config as pretty JSON.
