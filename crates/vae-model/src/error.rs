@@ -44,6 +44,16 @@ pub enum VaeError {
         /// The shape found.
         found: Vec<usize>,
     },
+    /// An output bias of the wrong length for the decoder's output layer.
+    #[error(
+        "the output bias has shape {found:?}, but the decoder's output layer has {expected} biases"
+    )]
+    BiasShape {
+        /// The output layer's bias count.
+        expected: usize,
+        /// The shape given.
+        found: Vec<usize>,
+    },
     /// A likelihood's configuration breaks a rule.
     #[error("invalid likelihood: {0}")]
     InvalidLikelihood(String),

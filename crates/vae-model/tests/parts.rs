@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use vae_model::{
     ActivationConfig, Bernoulli, ContinuousBernoulli, ConvDecoderConfig, ConvEncoderConfig,
-    DiagonalGaussian, Encoder, ImageShape, MlpDecoderConfig, MlpEncoderConfig, Vae,
+    Decoder, DiagonalGaussian, Encoder, ImageShape, MlpDecoderConfig, MlpEncoderConfig, Vae,
 };
 
 mod support;
@@ -264,4 +264,43 @@ fn the_condition_changes_what_both_conditional_networks_give() {
     let samples = mlp.generate(2, Some(one_hot(3)), &device);
     assert_eq!(samples.dims(), [2, 144]);
     assert!(mlp.check_condition(Some(&one_hot(3)), 2).is_ok());
+}
+
+/// A decoder given an output bias decodes exactly that much more than the same decoder with a
+/// zero bias: per feature for the MLP, per channel for the conv decoder. A bias of the wrong
+/// length is refused by name.
+#[test]
+fn the_output_bias_is_added_to_every_decoded_value() {
+    let (_rng, device) = test_device();
+    let z = Tensor::<2>::random([3, 4], Distribution::Default, &device);
+    let mlp = MlpDecoderConfig::new(4, vec![8], 6, ActivationConfig::Relu).init(&device);
+    let _ = mlp.decode(z.clone(), None).into_data(); // initialize the lazy weights
+    let bias = Tensor::<1>::from_floats([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0], &device);
+    let with = mlp.clone().with_output_bias(bias.clone()).unwrap();
+    let zero = mlp.clone().with_output_bias(Tensor::zeros([6], &device)).unwrap();
+    let difference = with.decode(z.clone(), None) - zero.decode(z.clone(), None);
+    let expected = bias.unsqueeze_dim::<2>(0).expand([3, 6]);
+    assert!(difference.all_close(expected, Some(1e-5), Some(1e-5)));
+    let error = mlp.with_output_bias(Tensor::zeros([5], &device)).unwrap_err();
+    assert!(error.to_string().contains("6 biases"), "{error}");
+
+    let image = ImageShape::new(2, 7, 7);
+    let conv = ConvDecoderConfig::new(image, 4)
+        .with_conv_channels(vec![4])
+        .try_init(&device)
+        .unwrap();
+    let _ = Decoder::<4>::decode(&conv, z.clone(), None).into_data();
+    let channel_bias = Tensor::<1>::from_floats([0.75, -1.5], &device);
+    let with = conv.clone().with_output_bias(channel_bias).unwrap();
+    let zero = conv.with_output_bias(Tensor::zeros([2], &device)).unwrap();
+    let difference = Decoder::<4>::decode(&with, z.clone(), None)
+        - Decoder::<4>::decode(&zero, z, None); // [3, 2, 7, 7]
+    for (channel, expected) in [(0, 0.75), (1, -1.5)] {
+        let values = support::values(difference.clone().narrow(1, channel, 1));
+        assert_eq!(values.len(), 3 * 49);
+        assert!(
+            values.iter().all(|v| (v - expected).abs() < 1e-5),
+            "channel {channel}: {values:?}"
+        );
+    }
 }

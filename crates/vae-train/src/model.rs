@@ -19,7 +19,7 @@ use vae_model::{
     MlpEncoder, Vae, VaeError,
 };
 
-use crate::config::{IMAGE_SHAPE, NetworkChoice, TrainingConfig};
+use crate::config::{IMAGE_SHAPE, NetworkChoice, TrainingConfig, logits_of_means};
 
 /// The VAE the `vae` command trains and opens: any shipped network pair and likelihood.
 pub type CliVae = Vae<AnyEncoder, AnyDecoder, AnyLikelihood>;
@@ -115,6 +115,34 @@ macro_rules! transparent_enum_module {
 
 transparent_enum_module!(AnyEncoder { Mlp, Conv });
 transparent_enum_module!(AnyDecoder { Mlp, Conv });
+
+impl AnyDecoder {
+    /// Sets the output bias from the training images' mean intensity per pixel (`means`, one
+    /// per pixel): the logit of each (MLP), or of each channel's mean (conv).
+    pub fn with_output_bias_from_means(
+        self,
+        means: &[f64],
+        device: &Device,
+    ) -> Result<Self, VaeError> {
+        let tensor = |values: Vec<f32>| {
+            let count = values.len();
+            Tensor::<1>::from_data(TensorData::new(values, [count]), device)
+        };
+        Ok(match self {
+            Self::Mlp(decoder) => {
+                Self::Mlp(decoder.with_output_bias(tensor(logits_of_means(means)))?)
+            }
+            Self::Conv(decoder) => {
+                let per_channel = means.len() / IMAGE_SHAPE.channels;
+                let channel_means: Vec<f64> = means
+                    .chunks(per_channel.max(1))
+                    .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+                    .collect();
+                Self::Conv(decoder.with_output_bias(tensor(logits_of_means(&channel_means)))?)
+            }
+        })
+    }
+}
 
 /// Builds the model `config` describes on `device`: its network pair, likelihood and
 /// condition. The MLP with the Bernoulli likelihood and no condition is exactly

@@ -159,8 +159,20 @@ fn bad_input_gets_a_clean_error() {
     let png = png.to_str().unwrap();
 
     let options = ["--run-dir", run, "--data-dir", data];
-    let cases: [(&str, &[&str], &str); 4] = [
+    let cases: [(&str, &[&str], &str); 5] = [
         ("evaluate", &["--samples", "0"], "--samples is 0"),
+        (
+            "evaluate",
+            &[
+                "--samples",
+                "5000",
+                "--chunk",
+                "5000",
+                "--batch-size",
+                "1000",
+            ],
+            "lower --chunk to at most 342",
+        ),
         (
             "reconstruct",
             &["--indices", "10000", "--out", png],

@@ -370,6 +370,30 @@ pub struct ConvDecoder {
     start: [usize; 3],
 }
 
+impl ConvDecoder {
+    /// Sets the last transposed convolution's bias, one value per image channel (with no
+    /// transposed convolution, the projection's, one per output value): e.g. the logit of the
+    /// training images' mean for a Bernoulli likelihood.
+    ///
+    /// # Shapes
+    /// - bias: `[channels]` (or the projection's width)
+    pub fn with_output_bias(mut self, bias: Tensor<1>) -> Result<Self, VaeError> {
+        let slot = match self.deconvs.last_mut() {
+            Some(deconv) => &mut deconv.bias,
+            None => &mut self.project.bias,
+        };
+        let expected = slot.as_ref().map_or(0, |b| b.dims()[0]);
+        if bias.dims() != [expected] {
+            return Err(VaeError::BiasShape {
+                expected,
+                found: bias.dims().to_vec(),
+            });
+        }
+        *slot = Some(burn::module::Param::from_tensor(bias));
+        Ok(self)
+    }
+}
+
 impl Decoder<4> for ConvDecoder {
     /// # Shapes
     /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`

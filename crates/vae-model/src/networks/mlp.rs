@@ -7,6 +7,7 @@ use burn::prelude::*;
 
 use super::with_condition;
 use crate::distribution::DiagonalGaussian;
+use crate::error::VaeError;
 use crate::parts::{Decoder, Encoder};
 
 /// Configuration of an [`Mlp`]: `input_dim -> widths[0] -> ... -> widths[n-1]`.
@@ -164,6 +165,25 @@ pub struct MlpDecoder {
     pub body: Mlp,
     /// Output layer, one parameter per feature (no activation: the likelihood takes it raw).
     pub output: Linear,
+}
+
+impl MlpDecoder {
+    /// Sets the output layer's bias, one value per feature: e.g. the logit of the training
+    /// images' mean for a Bernoulli likelihood (Burda et al. 2016's initialisation).
+    ///
+    /// # Shapes
+    /// - bias: `[output_dim]`
+    pub fn with_output_bias(mut self, bias: Tensor<1>) -> Result<Self, VaeError> {
+        let outputs = self.output.weight.dims()[1];
+        if bias.dims() != [outputs] {
+            return Err(VaeError::BiasShape {
+                expected: outputs,
+                found: bias.dims().to_vec(),
+            });
+        }
+        self.output.bias = Some(burn::module::Param::from_tensor(bias));
+        Ok(self)
+    }
 }
 
 impl Decoder for MlpDecoder {

@@ -1,6 +1,8 @@
 //! [`TrainingConfig`]: everything one run needs, loaded from a JSON file, validated in one
 //! place and saved as `config.json` in the run folder (which replays the run).
 
+mod decoder_bias;
+mod lr_schedule;
 mod objective;
 
 use std::path::Path;
@@ -16,6 +18,8 @@ pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
 use crate::data::{DatasetKind, IMAGE_SIDE, NUM_CLASSES};
 use crate::error::{ConfigError, InvalidConfig};
+pub use decoder_bias::{DecoderBiasChoice, MEAN_CLIP, logits_of_means};
+pub use lr_schedule::{IWAE_STAGES, LrScheduleChoice};
 pub use objective::{
     DataTreatment, ObjectiveChoice, TEST_BINARIZATION_SEED, TRAINING_SPLIT_IMAGES, WarmupChoice,
 };
@@ -35,7 +39,7 @@ pub struct TrainingConfig {
     pub num_epochs: usize,
     /// Images per optimizer step.
     pub batch_size: usize,
-    /// Adam's learning rate (constant).
+    /// Adam's learning rate (at the start of the `lr_schedule`).
     pub learning_rate: f64,
     /// Seeds the weights, the posterior noise, the shuffling and the picture noise.
     pub seed: u64,
@@ -76,6 +80,15 @@ pub struct TrainingConfig {
     /// `{"start": 0.0, "epochs": N}` or `{"start": 0.0, "steps": N}`. Optional in the file.
     #[serde(default)]
     pub objective: ObjectiveChoice,
+    /// `{"kind": "constant"}` (the default), `{"kind": "exponential", "gamma_per_epoch": 0.95}`,
+    /// `{"kind": "step", "every_epochs": 10, "gamma": 0.5}` or `{"kind": "iwae"}` (Burda et
+    /// al.: `3^i` epochs at `learning_rate * 10^(-i/7)`). Optional in the file.
+    #[serde(default)]
+    pub lr_schedule: LrScheduleChoice,
+    /// `"default"` (the layer's initialiser) or `"data-logit"`: the decoder's output bias
+    /// starts at the logit of the mean training image (the IWAE paper's code). Optional.
+    #[serde(default)]
+    pub decoder_output_bias: DecoderBiasChoice,
 }
 
 /// The shape of the images the data loader gives (both datasets: 1×28×28).
@@ -248,6 +261,8 @@ impl Default for TrainingConfig {
             dataset: DatasetKind::Mnist,
             data_treatment: DataTreatment::Continuous,
             objective: ObjectiveChoice::default(),
+            lr_schedule: LrScheduleChoice::Constant,
+            decoder_output_bias: DecoderBiasChoice::Default,
         }
     }
 }
@@ -297,6 +312,9 @@ impl TrainingConfig {
         self.validate_parts()?;
         self.validate_optimizer()?;
         self.data_treatment.validate()?;
+        self.lr_schedule.validate()?;
+        self.decoder_output_bias
+            .validate(self.likelihood.to_config().name())?;
         let positive = [
             ("num_epochs", self.num_epochs),
             ("batch_size", self.batch_size),

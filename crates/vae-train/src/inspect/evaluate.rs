@@ -12,11 +12,15 @@ use crate::config::CLASSES;
 use crate::data::batcher::MnistBatcher;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
-use vae_model::Likelihood;
+use vae_model::{Likelihood, ObjectiveConfig};
 
 /// Threshold on the variance (over the test set) of a dimension's posterior mean above which the
 /// dimension counts as active (Burda, Grosse & Salakhutdinov 2016, §5.2).
 pub const ACTIVE_UNIT_THRESHOLD: f64 = 0.01;
+
+/// The largest tensor of decoded samples one chunk may make, in bytes (`f32`): `batch_size *
+/// chunk * pixels * 4`. A few tensors that size are alive at once.
+pub const MAX_CHUNK_BYTES: usize = 1 << 30;
 
 /// What `vae evaluate` needs.
 #[derive(Debug, Clone)]
@@ -100,6 +104,25 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
             "--chunk and --batch-size must be at least 1".into(),
         ));
     }
+    // Samples beyond K are never drawn: a chunk larger than K is K.
+    let chunk = options.chunk.min(options.samples);
+    let pixels = crate::data::IMAGE_PIXELS;
+    let bytes = options
+        .batch_size
+        .saturating_mul(chunk)
+        .saturating_mul(pixels * 4);
+    if bytes > MAX_CHUNK_BYTES {
+        let fits = (MAX_CHUNK_BYTES / (options.batch_size * pixels * 4)).max(1);
+        return Err(InspectError::Argument(format!(
+            "--batch-size {} × --chunk {chunk} decodes {} samples at once ({:.1} GiB per tensor), \
+             over the {} GiB limit on one chunk: lower --chunk to at most {fits} (the estimate is \
+             the same; only memory and speed change) or lower --batch-size",
+            options.batch_size,
+            options.batch_size * chunk,
+            bytes as f64 / f64::from(1u32 << 30),
+            MAX_CHUNK_BYTES >> 30,
+        )));
+    }
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
     let mut test = run.test_set(options.data_dir.as_deref())?;
@@ -139,15 +162,14 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
         let last = (first + options.batch_size).min(count);
         let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), &device);
         let c = run.condition(&labels[first..last], &device);
-        elbo.extend(to_f64(run.model.loss(x.clone(), c.clone()).loss)?);
+        // The true negative ELBO (weight 1), whatever `beta` the run trained with.
+        let elbo_terms = run
+            .model
+            .objective(x.clone(), c.clone(), &ObjectiveConfig::new(), 1.0);
+        elbo.extend(to_f64(elbo_terms.terms.loss)?);
         iw.extend(to_f64(
             run.model
-                .importance_weighted_log_likelihood(
-                    x.clone(),
-                    c.clone(),
-                    options.samples,
-                    options.chunk,
-                )
+                .importance_weighted_log_likelihood(x.clone(), c.clone(), options.samples, chunk)
                 .neg(),
         )?);
         let posterior = run.model.encode(x, c);

@@ -24,7 +24,7 @@ use burn::train::{Learner, SupervisedTraining};
 use vae_model::train::{BoundMetric, KlMetric, LossMeanMetric, ReconstructionMetric};
 
 use crate::backend::Backend;
-use crate::config::TrainingConfig;
+use crate::config::{DecoderBiasChoice, TrainingConfig};
 use crate::data::batcher::MnistBatcher;
 use crate::data::{MnistData, Split};
 use crate::model::build_model;
@@ -223,6 +223,20 @@ fn load_data(
     Ok((train_data, valid_data))
 }
 
+/// The mean intensity of each pixel over `data`, in `[0, 1]`.
+fn pixel_means(data: &MnistData) -> Vec<f64> {
+    let count = data.labels().len();
+    let mut sums = vec![0u64; crate::data::IMAGE_PIXELS];
+    for index in 0..count {
+        for (sum, &pixel) in sums.iter_mut().zip(data.pixels(index)) {
+            *sum += u64::from(pixel);
+        }
+    }
+    sums.iter()
+        .map(|&s| s as f64 / (255.0 * count.max(1) as f64))
+        .collect()
+}
+
 /// Trains epochs `done + 1 ..= config.num_epochs` in `run`, then saves `model.bpk`.
 #[allow(clippy::too_many_arguments)] // one private call site per entry point
 fn fit(
@@ -241,7 +255,14 @@ fn fit(
     let guard = StepGuard::new(config.on_non_finite_loss.into());
     let steps_per_epoch =
         burn::data::dataset::Dataset::len(&train_data).div_ceil(config.batch_size);
-    let model = TrainingVae::new(build_model(config, &device.clone().autodiff())?)
+    let mut vae = build_model(config, &device.clone().autodiff())?;
+    if config.decoder_output_bias == DecoderBiasChoice::DataLogit {
+        let means = pixel_means(&train_data);
+        vae.decoder = vae
+            .decoder
+            .with_output_bias_from_means(&means, &device.clone().autodiff())?;
+    }
+    let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
         .with_kl_warmup(
             config.objective.warmup(steps_per_epoch),
@@ -309,7 +330,10 @@ fn fit(
     let signals = SignalStop::install(training.interrupter()).map_err(TrainError::Signals)?;
 
     let optimizer = config.optimizer.init();
-    let result = training.launch(Learner::new(model, optimizer, config.learning_rate));
+    let schedule = config
+        .lr_schedule
+        .build(config.learning_rate, steps_per_epoch)?;
+    let result = training.launch(Learner::new(model, optimizer, schedule));
     drop(signals);
     let early_end = early_end.lock().map(|e| e.clone()).unwrap_or_default();
     if let Some(error) = result.error.map(|e| e.to_string()).or(early_end.error) {
