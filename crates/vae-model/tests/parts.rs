@@ -277,11 +277,16 @@ fn the_output_bias_is_added_to_every_decoded_value() {
     let _ = mlp.decode(z.clone(), None).into_data(); // initialize the lazy weights
     let bias = Tensor::<1>::from_floats([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0], &device);
     let with = mlp.clone().with_output_bias(bias.clone()).unwrap();
-    let zero = mlp.clone().with_output_bias(Tensor::zeros([6], &device)).unwrap();
+    let zero = mlp
+        .clone()
+        .with_output_bias(Tensor::zeros([6], &device))
+        .unwrap();
     let difference = with.decode(z.clone(), None) - zero.decode(z.clone(), None);
     let expected = bias.unsqueeze_dim::<2>(0).expand([3, 6]);
     assert!(difference.all_close(expected, Some(1e-5), Some(1e-5)));
-    let error = mlp.with_output_bias(Tensor::zeros([5], &device)).unwrap_err();
+    let error = mlp
+        .with_output_bias(Tensor::zeros([5], &device))
+        .unwrap_err();
     assert!(error.to_string().contains("6 biases"), "{error}");
 
     let image = ImageShape::new(2, 7, 7);
@@ -293,8 +298,8 @@ fn the_output_bias_is_added_to_every_decoded_value() {
     let channel_bias = Tensor::<1>::from_floats([0.75, -1.5], &device);
     let with = conv.clone().with_output_bias(channel_bias).unwrap();
     let zero = conv.with_output_bias(Tensor::zeros([2], &device)).unwrap();
-    let difference = Decoder::<4>::decode(&with, z.clone(), None)
-        - Decoder::<4>::decode(&zero, z, None); // [3, 2, 7, 7]
+    let difference =
+        Decoder::<4>::decode(&with, z.clone(), None) - Decoder::<4>::decode(&zero, z, None); // [3, 2, 7, 7]
     for (channel, expected) in [(0, 0.75), (1, -1.5)] {
         let values = support::values(difference.clone().narrow(1, channel, 1));
         assert_eq!(values.len(), 3 * 49);
