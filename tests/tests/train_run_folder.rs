@@ -143,24 +143,7 @@ fn a_run_resumed_after_epoch_1_ends_bit_identical_to_an_uninterrupted_one() {
     let mut first_epoch = config.clone();
     first_epoch.num_epochs = 1;
     run(&first_epoch, &parted);
-    resume(ResumeOptions {
-        run_dir: parted.clone(),
-        epochs: Some(2),
-        backend: Backend::Flex,
-        data_dir: Some(mnist_dir()),
-        plain: true,
-    })
-    .expect("resume succeeds");
-
-    let device = Device::flex();
-    let images = mnist_images(64, &device);
-    let model = |run_dir: &Path| load(&config, &run_dir.join("model.bpk"), &device);
-    assert_eq!(
-        outputs(&model(&parted), &images),
-        outputs(&model(&whole), &images),
-        "the resumed model differs from the uninterrupted one"
-    );
-    assert_eq!(metrics_without_time(&parted), metrics_without_time(&whole));
+    resume_and_compare(&config, &parted, Some(2), &whole);
     let resumed_config = TrainingConfig::load(&parted.join("config.json")).unwrap();
     assert_eq!(resumed_config.num_epochs, 2);
 }
@@ -174,6 +157,9 @@ fn a_binarized_warm_up_run_resumed_mid_warm_up_ends_bit_identical() {
     let _rng = FLEX_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let mut config = smoke_config();
+    // 500 images in batches of 32: 16 steps per epoch, the last one partial, so that the
+    // warm-up's step count must include it.
+    config.train_images = Some(500);
     config.data_treatment = DataTreatment::Dynamic;
     config.objective.kl_warmup = Some(WarmupChoice {
         start: 0.0,
@@ -182,8 +168,12 @@ fn a_binarized_warm_up_run_resumed_mid_warm_up_ends_bit_identical() {
     });
     let whole = dir.path().join("whole");
     run(&config, &whole);
+    // The same run on continuous pixels without a warm-up differs: both are in effect.
+    let mut plain = config.clone();
+    plain.data_treatment = DataTreatment::Continuous;
+    plain.objective.kl_warmup = None;
     let continuous = dir.path().join("continuous");
-    run(&smoke_config(), &continuous);
+    run(&plain, &continuous);
     assert_ne!(
         metrics_without_time(&whole),
         metrics_without_time(&continuous),
@@ -198,22 +188,27 @@ fn a_binarized_warm_up_run_resumed_mid_warm_up_ends_bit_identical() {
         }
     }
     std::fs::remove_file(parted.join("model.bpk")).unwrap();
+    resume_and_compare(&config, &parted, None, &whole);
+}
+
+/// Resumes `parted` (to `epochs` in all, or its own count) and asserts that it ends with the
+/// weights and `metrics.csv` of the uninterrupted run in `whole`, bit for bit.
+fn resume_and_compare(config: &TrainingConfig, parted: &Path, epochs: Option<usize>, whole: &Path) {
     resume(ResumeOptions {
-        run_dir: parted.clone(),
-        epochs: None,
+        run_dir: parted.to_owned(),
+        epochs,
         backend: Backend::Flex,
         data_dir: Some(mnist_dir()),
         plain: true,
     })
     .expect("resume succeeds");
-
     let device = Device::flex();
     let images = mnist_images(64, &device);
-    let model = |run_dir: &Path| load(&config, &run_dir.join("model.bpk"), &device);
+    let model = |run_dir: &Path| load(config, &run_dir.join("model.bpk"), &device);
     assert_eq!(
-        outputs(&model(&parted), &images),
-        outputs(&model(&whole), &images),
+        outputs(&model(parted), &images),
+        outputs(&model(whole), &images),
         "the resumed model differs from the uninterrupted one"
     );
-    assert_eq!(metrics_without_time(&parted), metrics_without_time(&whole));
+    assert_eq!(metrics_without_time(parted), metrics_without_time(whole));
 }

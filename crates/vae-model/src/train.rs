@@ -131,7 +131,7 @@ pub trait PerImageTerm: Send + Sync + 'static {
     fn read(output: &VaeStepOutput) -> Tensor<1>;
 }
 
-/// The loss per image: the negative (beta-weighted) ELBO.
+/// The loss per image: [`VaeStepOutput::loss`] (the true negative ELBO under an objective).
 #[derive(Debug, Clone, Copy)]
 pub struct Loss;
 

@@ -2,7 +2,7 @@
 //! loss, and the KL warm-up schedule.
 
 use burn::prelude::*;
-use vae_model::{KlWarmupConfig, ObjectiveConfig, Vae, VaeConfig, kl_penalty};
+use vae_model::{KlWarmupConfig, Likelihood, ObjectiveConfig, Vae, VaeConfig, kl_penalty};
 
 mod support;
 use support::{seeded_flex, values};
@@ -188,4 +188,65 @@ fn bad_objectives_name_the_field_and_the_fix() {
         assert!(error.contains(expected), "{error}");
     }
     assert!(ObjectiveConfig::new().validate().is_ok());
+}
+
+/// With a KL weight β ≠ 1, the IWAE objective weights `log p(z) - log q(z|x)` by β, while the
+/// reported bound is the unweighted one and the reported loss the true negative ELBO.
+#[test]
+fn a_kl_weight_scales_only_the_objective() {
+    let (_rng, device) = seeded_flex(4);
+    let vae = model(&device);
+    let x = images(2, &device);
+    let _ = vae.reconstruct(x.clone(), None).into_data(); // initialize the lazy weights
+    let k = 4;
+    let beta = 0.3;
+    let objective = ObjectiveConfig::new().with_samples(k);
+    device.seed(21);
+    let output = vae.objective(x.clone(), None, &objective, beta);
+    // The same draws, by hand: log w = log p(x|z) + log p(z) - log q(z|x).
+    device.seed(21);
+    let posterior = vae.encode(x.clone(), None);
+    let mut log_px = Vec::new();
+    let log_w = values(vae_model::log_importance_weights(
+        &posterior,
+        k,
+        k,
+        |z, count| {
+            let params = vae.decode(z, None);
+            let value = vae
+                .likelihood
+                .nll(params, vae_model::repeat_each(x.clone(), count))
+                .neg();
+            log_px = values(value.clone());
+            value
+        },
+    ));
+    let log_mean_exp = |row: &[f64]| {
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        max + (row.iter().map(|v| (v - max).exp()).sum::<f64>() / row.len() as f64).ln()
+    };
+    let mut expected_objective = 0.0;
+    let mut expected_bound = Vec::new();
+    for example in 0..6 {
+        let w = &log_w[example * k..(example + 1) * k];
+        let px = &log_px[example * k..(example + 1) * k];
+        let weighted: Vec<f64> = w.iter().zip(px).map(|(w, p)| p + beta * (w - p)).collect();
+        expected_objective -= log_mean_exp(&weighted);
+        expected_bound.push(-log_mean_exp(w));
+    }
+    let objective_value = values(output.objective)[0];
+    assert!(
+        (objective_value - expected_objective).abs() < 1e-3 * expected_objective.abs(),
+        "{objective_value} vs {expected_objective}"
+    );
+    for (got, want) in values(output.bound.unwrap()).iter().zip(&expected_bound) {
+        assert!((got - want).abs() < 1e-3, "bound {got} vs {want}");
+    }
+    // The reported loss: the mean over the k samples of -log p(x|z), plus the analytic KL.
+    let kl = values(posterior.kl_to_standard_normal());
+    for (example, loss) in values(output.terms.loss).iter().enumerate() {
+        let px = &log_px[example * k..(example + 1) * k];
+        let expected = -px.iter().sum::<f64>() / k as f64 + kl[example];
+        assert!((loss - expected).abs() < 1e-3, "loss {loss} vs {expected}");
+    }
 }

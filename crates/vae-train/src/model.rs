@@ -132,6 +132,10 @@ impl AnyDecoder {
             Self::Mlp(decoder) => {
                 Self::Mlp(decoder.with_output_bias(tensor(logits_of_means(means)))?)
             }
+            // Without transposed convolutions the projection gives every pixel: one bias each.
+            Self::Conv(decoder) if decoder.deconvs.is_empty() => {
+                Self::Conv(decoder.with_output_bias(tensor(logits_of_means(means)))?)
+            }
             Self::Conv(decoder) => {
                 let per_channel = means.len() / IMAGE_SHAPE.channels;
                 let channel_means: Vec<f64> = means

@@ -122,9 +122,12 @@ impl LrScheduleChoice {
             Self::Step {
                 every_epochs,
                 gamma,
-            } => StepLrSchedulerConfig::new(learning_rate, every_epochs * steps_per_epoch)
-                .with_gamma(gamma)
-                .init(),
+            } => StepLrSchedulerConfig::new(
+                learning_rate,
+                every_epochs.saturating_mul(steps_per_epoch),
+            )
+            .with_gamma(gamma)
+            .init(),
             Self::Iwae => {
                 let rates = (0..IWAE_STAGES)
                     .map(|i| {

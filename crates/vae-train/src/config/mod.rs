@@ -98,6 +98,10 @@ pub const IMAGE_SHAPE: ImageShape = ImageShape {
     width: IMAGE_SIDE,
 };
 
+/// The largest tensor of decoded images one training step may make, in bytes (`f32`):
+/// `batch_size * objective.samples * pixels * 4`.
+pub const MAX_STEP_BYTES: usize = 1 << 30;
+
 /// Classes of the labels a `"label"` condition encodes (both datasets have 10).
 pub const CLASSES: usize = NUM_CLASSES;
 
@@ -347,6 +351,35 @@ impl TrainingConfig {
                     "`learning_rate` is {}, but it must be a finite number > 0 (PyTorch's \
                      example uses 1e-3)",
                     self.learning_rate
+                ),
+            ));
+        }
+        // Burn's schedulers check their own inputs (an exponential decay refuses a learning
+        // rate above 1): build one now, before any file is written.
+        self.lr_schedule
+            .build(self.learning_rate, self.steps_per_epoch())
+            .map_err(|e| {
+                InvalidConfig::new(
+                    "learning_rate",
+                    format!("{} (`learning_rate` is {})", e.message, self.learning_rate),
+                )
+            })?;
+        let decoded = self
+            .batch_size
+            .saturating_mul(self.objective.samples)
+            .saturating_mul(IMAGE_SHAPE.elements() * 4);
+        if decoded > MAX_STEP_BYTES {
+            return Err(InvalidConfig::new(
+                "objective.samples",
+                format!(
+                    "`batch_size` {} × `objective.samples` {} decodes {} images per step ({:.1} \
+                     GiB per tensor), over the {} GiB limit: lower `objective.samples` or \
+                     `batch_size`",
+                    self.batch_size,
+                    self.objective.samples,
+                    self.batch_size.saturating_mul(self.objective.samples),
+                    decoded as f64 / f64::from(1u32 << 30),
+                    MAX_STEP_BYTES >> 30
                 ),
             ));
         }

@@ -186,19 +186,20 @@ impl ObjectiveChoice {
                     "objective.kl_warmup.epochs",
                     format!(
                         "`objective.kl_warmup.epochs` is {epochs}, longer than the run \
-                         (`num_epochs` = {num_epochs}): the KL weight would never reach \
-                         `model.beta`. Shorten the warm-up or train longer"
+                         (`num_epochs` = {num_epochs}): the KL weight would not reach \
+                         `model.beta` before the run ends. Shorten the warm-up or train longer"
                     ),
                 ));
             }
-            (None, Some(steps)) if steps > num_epochs * steps_per_epoch => {
+            (None, Some(steps)) if steps > num_epochs.saturating_mul(steps_per_epoch) => {
                 return Err(InvalidConfig::new(
                     "objective.kl_warmup.steps",
                     format!(
                         "`objective.kl_warmup.steps` is {steps}, longer than the run ({num_epochs} \
-                         epochs of {steps_per_epoch} steps = {} steps): the KL weight would never \
-                         reach `model.beta`. Shorten the warm-up or train longer",
-                        num_epochs * steps_per_epoch
+                         epochs of {steps_per_epoch} steps = {} steps): the KL weight would not \
+                         reach `model.beta` before the run ends. Shorten the warm-up or train \
+                         longer",
+                        num_epochs.saturating_mul(steps_per_epoch)
                     ),
                 ));
             }
@@ -207,6 +208,15 @@ impl ObjectiveChoice {
         KlWarmupConfig::new(1)
             .with_start(warmup.start)
             .validate()
-            .map_err(|e| InvalidConfig::new("objective.kl_warmup.start", e.to_string()))
+            .map_err(|_| {
+                InvalidConfig::new(
+                    "objective.kl_warmup.start",
+                    format!(
+                        "`objective.kl_warmup.start` is {}, but it must be a finite number >= 0 \
+                         (the KL weight at the first step; 0 is usual)",
+                        warmup.start
+                    ),
+                )
+            })
     }
 }

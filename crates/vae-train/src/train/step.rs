@@ -188,8 +188,16 @@ where
         let output = self.step_objective(batch.images, batch.condition);
         self.steps.fetch_add(1, Ordering::SeqCst);
         if let Some(guard) = &self.guard {
-            // One scalar read per step (the metrics read the loss anyway).
-            let value = output.terms.sum_loss().into_scalar::<f64>();
+            // One scalar read per step (the metrics read the loss anyway); a second when the
+            // objective differentiated is not the reported loss (IWAE, free bits), so that a
+            // non-finite objective beside a finite ELBO is not applied either.
+            let mut value = output.terms.sum_loss().into_scalar::<f64>();
+            if !self.objective.is_elbo() && value.is_finite() {
+                let objective = output.objective.clone().into_scalar::<f64>();
+                if !objective.is_finite() {
+                    value = objective;
+                }
+            }
             if !guard.check(value) {
                 let mut output = VaeStepOutput::from(output);
                 output.skipped = true;

@@ -9,6 +9,9 @@ use burn::train::renderer::MetricState;
 /// The metric names, in `metrics.csv` column order (train then valid).
 pub(crate) const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
 
+/// The importance-weighted bound's metric name (`vae_model::train::Bound`), logged with `k > 1`.
+const BOUND: &str = "IWBound";
+
 /// Metric names by id, and the last final value of each (split, metric).
 #[derive(Default)]
 pub(crate) struct EpochValues {
@@ -61,12 +64,18 @@ pub(crate) fn progress_line(
     images_per_second: f64,
 ) -> String {
     let valid = split == "valid";
-    format!(
+    let mut line = format!(
         "epoch {epoch}/{total_epochs} {split:<5} loss {:>8.3} | reconstruction {:>8.3} | KL {:>7.3} | {images_per_second:>6.0} img/s",
         values.value(valid, "Loss"),
         values.value(valid, "Reconstruction"),
         values.value(valid, "KL"),
-    )
+    );
+    // Objectives with k > 1 samples also log the bound they train on.
+    let bound = values.value(valid, BOUND);
+    if !bound.is_nan() {
+        line.push_str(&format!(" | IW bound {bound:>8.3}"));
+    }
+    line
 }
 
 #[cfg(test)]
