@@ -128,10 +128,11 @@ fn under_free_bits_the_reported_loss_is_the_unclamped_negative_elbo() {
     let free_bits = ObjectiveConfig::new().with_free_bits(5.0);
     // Initialize the (lazy) weights now, so that both passes draw the same noise.
     let _ = vae.reconstruct(x.clone(), None).into_data();
+    // A KL weight other than 1: the reported loss must still weight the KL by 1.
     device.seed(9);
-    let floored = vae.objective(x.clone(), None, &free_bits, 1.0);
+    let floored = vae.objective(x.clone(), None, &free_bits, 0.5);
     device.seed(9);
-    let plain = vae.objective(x, None, &ObjectiveConfig::new(), 1.0);
+    let plain = vae.objective(x, None, &ObjectiveConfig::new(), 0.5);
     let reported = values(floored.terms.loss);
     assert_eq!(reported, values(plain.terms.loss));
     let elbo: Vec<f64> = values(plain.terms.reconstruction)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::prelude::*;
 
-use crate::backend::{Backend, BackendError};
+use crate::backend::Backend;
 use crate::cli::{
     CurvesArgs, EvaluateArgs, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
     SampleArgs, TraverseArgs,
@@ -26,15 +26,10 @@ struct Opened {
 }
 
 fn open(args: &RunArgs) -> anyhow::Result<Opened> {
-    let backend = resolve_backend(args.backend)?;
+    let backend = Backend::resolve(args.backend)?;
     let device = backend.device()?;
     let run = TrainedRun::open(&args.run_dir, &device)?;
     Ok(Opened { run, device })
-}
-
-/// The backend asked for, or the first compiled one.
-pub fn resolve_backend(backend: Option<Backend>) -> Result<Backend, BackendError> {
-    Backend::resolve(backend)
 }
 
 /// The test split of the dataset the run was trained on.
@@ -108,7 +103,7 @@ pub fn run_traverse(args: &TraverseArgs) -> anyhow::Result<(PathBuf, Vec<usize>)
 pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     let evaluation = evaluate(&EvaluateOptions {
         run_dir: args.run.run_dir.clone(),
-        backend: resolve_backend(args.run.backend)?,
+        backend: Backend::resolve(args.run.backend)?,
         data_dir: args.run.data_dir.clone(),
         samples: args.samples,
         chunk: args.chunk,

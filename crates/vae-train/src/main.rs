@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use vae_train::backend::Backend;
 use vae_train::cli::{Cli, Command, PrintConfigArgs, TrainArgs};
 use vae_train::commands;
 use vae_train::config::TrainingConfig;
@@ -51,7 +52,7 @@ fn wrote(path: PathBuf) {
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     if let Some(run_dir) = args.resume {
-        let backend = commands::resolve_backend(args.backend)?;
+        let backend = Backend::resolve(args.backend)?;
         let report = resume(ResumeOptions {
             run_dir,
             epochs: args.epochs,
@@ -83,7 +84,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         config.seed = seed;
     }
     config.validate().map_err(ConfigError::Override)?;
-    let backend = commands::resolve_backend(args.backend)?;
+    let backend = Backend::resolve(args.backend)?;
     let run_dir = args.run_dir.unwrap_or_else(|| {
         let stem = args
             .config

@@ -98,9 +98,10 @@ pub const IMAGE_SHAPE: ImageShape = ImageShape {
     width: IMAGE_SIDE,
 };
 
-/// The largest tensor of decoded images one training step may make, in bytes (`f32`):
-/// `batch_size * objective.samples * pixels * 4`.
-pub const MAX_STEP_BYTES: usize = 1 << 30;
+/// The largest tensor of decoded images one training step (`batch_size * objective.samples`
+/// images) or one `vae evaluate` chunk (`batch_size * chunk`) may make, in bytes (`f32`); a
+/// few tensors that size are alive at once.
+pub const MAX_DECODED_BYTES: usize = 1 << 30;
 
 /// Classes of the labels a `"label"` condition encodes (both datasets have 10).
 pub const CLASSES: usize = NUM_CLASSES;
@@ -368,7 +369,7 @@ impl TrainingConfig {
             .batch_size
             .saturating_mul(self.objective.samples)
             .saturating_mul(IMAGE_SHAPE.elements() * 4);
-        if decoded > MAX_STEP_BYTES {
+        if decoded > MAX_DECODED_BYTES {
             return Err(InvalidConfig::new(
                 "objective.samples",
                 format!(
@@ -379,7 +380,7 @@ impl TrainingConfig {
                     self.objective.samples,
                     self.batch_size.saturating_mul(self.objective.samples),
                     decoded as f64 / f64::from(1u32 << 30),
-                    MAX_STEP_BYTES >> 30
+                    MAX_DECODED_BYTES >> 30
                 ),
             ));
         }

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::CLASSES;
+use crate::config::{CLASSES, MAX_DECODED_BYTES};
 use crate::data::batcher::MnistBatcher;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -17,10 +17,6 @@ use vae_model::{Likelihood, ObjectiveConfig};
 /// Threshold on the variance (over the test set) of a dimension's posterior mean above which the
 /// dimension counts as active (Burda, Grosse & Salakhutdinov 2016, §5.2).
 pub const ACTIVE_UNIT_THRESHOLD: f64 = 0.01;
-
-/// The largest tensor of decoded samples one chunk may make, in bytes (`f32`): `batch_size *
-/// chunk * pixels * 4`. A few tensors that size are alive at once.
-pub const MAX_CHUNK_BYTES: usize = 1 << 30;
 
 /// What `vae evaluate` needs.
 #[derive(Debug, Clone)]
@@ -111,8 +107,8 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
         .batch_size
         .saturating_mul(chunk)
         .saturating_mul(pixels * 4);
-    if bytes > MAX_CHUNK_BYTES {
-        let fits = (MAX_CHUNK_BYTES / (options.batch_size * pixels * 4)).max(1);
+    if bytes > MAX_DECODED_BYTES {
+        let fits = (MAX_DECODED_BYTES / (options.batch_size * pixels * 4)).max(1);
         return Err(InspectError::Argument(format!(
             "--batch-size {} × --chunk {chunk} decodes {} samples at once ({:.1} GiB per tensor), \
              over the {} GiB limit on one chunk: lower --chunk to at most {fits} (the estimate is \
@@ -120,7 +116,7 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
             options.batch_size,
             options.batch_size * chunk,
             bytes as f64 / f64::from(1u32 << 30),
-            MAX_CHUNK_BYTES >> 30,
+            MAX_DECODED_BYTES >> 30,
         )));
     }
     let device = options.backend.device()?;

@@ -208,12 +208,8 @@ where
                 };
             }
         }
-        let grads = output.objective.backward();
-        let item = VaeStepOutput {
-            bound: output.bound,
-            ..output.terms.into()
-        };
-        TrainOutput::new(self, grads, item)
+        let grads = output.objective.clone().backward();
+        TrainOutput::new(self, grads, output.into())
     }
 }
 
