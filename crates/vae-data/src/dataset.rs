@@ -133,6 +133,24 @@ impl MnistData {
         self
     }
 
+    /// Keeps only the images whose label is in `classes`, in their order (the one-class
+    /// protocol of anomaly detection trains on one class).
+    pub fn keep_classes(self, classes: &[u8]) -> Self {
+        let mut pixels = Vec::new();
+        let mut labels = Vec::new();
+        for (index, &label) in self.labels.iter().enumerate() {
+            if classes.contains(&label) {
+                pixels.extend_from_slice(self.pixels(index));
+                labels.push(label);
+            }
+        }
+        Self {
+            kind: self.kind,
+            pixels,
+            labels,
+        }
+    }
+
     /// Pixels of image `index`, row-major.
     ///
     /// # Panics

@@ -216,3 +216,24 @@ fn static_binarization_is_reproducible_and_keeps_the_mean_intensity() {
         mean(&binary)
     );
 }
+
+#[test]
+fn keeping_classes_keeps_those_images_in_order_and_nothing_else() {
+    let Some(dir) = folder_or_skip(DatasetKind::Mnist) else {
+        return;
+    };
+    let test = MnistData::from_dir(Split::Test, &dir)
+        .unwrap()
+        .truncate(1000);
+    let kept = test.clone().keep_classes(&[3, 7]);
+    let expected: Vec<usize> = (0..1000)
+        .filter(|&i| matches!(test.labels()[i], 3 | 7))
+        .collect();
+    assert!(expected.len() > 150, "{}", expected.len());
+    assert_eq!(kept.labels().len(), expected.len());
+    for (k, &i) in expected.iter().enumerate() {
+        assert_eq!(kept.labels()[k], test.labels()[i]);
+        assert_eq!(kept.pixels(k), test.pixels(i));
+    }
+    assert!(test.keep_classes(&[]).labels().is_empty());
+}

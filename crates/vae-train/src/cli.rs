@@ -32,6 +32,11 @@ pub enum Command {
     Traverse(TraverseArgs),
     /// Test-set negative ELBO, importance-weighted -log p(x), KL per dimension, active units.
     Evaluate(EvaluateArgs),
+    /// Per-image anomaly scores (reconstruction error, negative ELBO, negative IW bound) of a
+    /// dataset split as CSV; the AUROC of each when --normal-classes names the normal ones.
+    Score(ScoreArgs),
+    /// Run an application experiment end to end (train, measure) and print its table.
+    Experiment(ExperimentArgs),
     /// Scatter of the test set's posterior means coloured by digit (PCA when latent_dim > 2);
     /// for latent_dim = 2 also the decoded manifold over the latent plane.
     LatentPlot(LatentPlotArgs),
@@ -193,6 +198,151 @@ pub struct EvaluateArgs {
     /// Also write the figures as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+/// Arguments of `vae experiment`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Which experiment.
+    #[command(subcommand)]
+    pub experiment: ExperimentCommand,
+}
+
+/// The experiments.
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// One-class anomaly detection (Ruff et al. 2018): per class, train on that class only,
+    /// score the test set, report the AUROC of each score and their means.
+    OneClass(OneClassArgs),
+    /// The cross-dataset case: train on every class of one dataset, score its test set and
+    /// another dataset's (the anomalies), report each score's AUROC.
+    CrossDataset(CrossDatasetArgs),
+}
+
+/// What every anomaly experiment takes: the training config and length, how to score, where
+/// to write.
+#[derive(Debug, Args)]
+pub struct AnomalyExperimentArgs {
+    /// Training config of the models (the experiment sets `dataset` and `train_classes`).
+    /// Default: PyTorch examples/vae settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Epochs per model. Default: 20 (100 with --full), whatever the config's `num_epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// The longer run: 100 epochs per model and 1,000 posterior samples per test image.
+    #[arg(long)]
+    pub full: bool,
+    /// Posterior samples per test image. Default: 100 (1,000 with --full).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Samples decoded at once per image.
+    #[arg(long, default_value_t = 100)]
+    pub chunk: usize,
+    /// Test images per batch when scoring.
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
+    /// Seeds the scores' posterior samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder for the run folders and results.md / results.json. Default: under runs/, named
+    /// after the experiment and its datasets.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Retrain where a run folder holds a run of another config instead of refusing (a
+    /// finished run of the same config is always reused).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Arguments of `vae experiment one-class`.
+#[derive(Debug, Args)]
+pub struct OneClassArgs {
+    /// `mnist` or `fashion-mnist`.
+    #[arg(long, value_name = "NAME", default_value = "mnist")]
+    pub dataset: crate::data::DatasetKind,
+    /// The normal classes to run, one model each. Default: all ten.
+    #[arg(long, value_delimiter = ',', value_name = "CLASSES")]
+    pub classes: Option<Vec<u8>>,
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: AnomalyExperimentArgs,
+}
+
+/// Arguments of `vae experiment cross-dataset`. The datasets are read from their environment
+/// variables (`VAE_MNIST_DIR`, `VAE_FASHION_MNIST_DIR`) or default places.
+#[derive(Debug, Args)]
+pub struct CrossDatasetArgs {
+    /// The dataset the model trains on (all classes): `mnist` or `fashion-mnist`.
+    #[arg(long, value_name = "NAME", default_value = "fashion-mnist")]
+    pub train: crate::data::DatasetKind,
+    /// The dataset whose test set is scored as anomalies.
+    #[arg(long, value_name = "NAME", default_value = "mnist")]
+    pub anomalies: crate::data::DatasetKind,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: AnomalyExperimentArgs,
+}
+
+/// A dataset split on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    /// The 60,000 training images.
+    Train,
+    /// The 10,000 test images.
+    Test,
+}
+
+impl From<SplitArg> for crate::data::Split {
+    fn from(split: SplitArg) -> Self {
+        match split {
+            SplitArg::Train => Self::Train,
+            SplitArg::Test => Self::Test,
+        }
+    }
+}
+
+/// Arguments of `vae score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// The dataset to score: `mnist` or `fashion-mnist`. Default: the run's own (another one
+    /// gives the cross-dataset case; --data-dir then names that dataset's folder).
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<crate::data::DatasetKind>,
+    /// Which split to score.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Posterior samples per image, shared by the ELBO and the importance-weighted bound.
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    /// Samples decoded at once per image (memory: batch * chunk * 784 floats per tensor).
+    #[arg(long, default_value_t = 100)]
+    pub chunk: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 50)]
+    pub batch_size: usize,
+    /// Score only the first N images. Default: the whole split.
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Seeds the posterior samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The normal classes, e.g. `3` or `0,1`: every other class counts as anomalous, and the
+    /// AUROC of each score is printed.
+    #[arg(long, value_delimiter = ',', value_name = "CLASSES")]
+    pub normal_classes: Option<Vec<u8>>,
+    /// Output CSV. Default: RUN_DIR/scores.csv.
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: Option<PathBuf>,
 }
 
 fn parse_pair(text: &str) -> Result<(usize, usize), String> {

@@ -7,15 +7,20 @@ use burn::prelude::*;
 
 use crate::backend::Backend;
 use crate::cli::{
-    CurvesArgs, EvaluateArgs, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
-    SampleArgs, TraverseArgs,
+    AnomalyExperimentArgs, CurvesArgs, EvaluateArgs, ExperimentArgs, ExperimentCommand,
+    InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs,
 };
+use crate::config::TrainingConfig;
 use crate::data::MnistData;
+use crate::experiments::cross_dataset::{CrossDatasetOptions, run_cross_dataset};
+use crate::experiments::one_class::{self, OneClassOptions, run_one_class};
 use crate::inspect::evaluate::{EvaluateOptions, evaluate};
 use crate::inspect::pictures::{
     interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
 };
 use crate::inspect::plots::{draw_curves, draw_scatter, project};
+use crate::inspect::score::Sampling;
+use crate::inspect::score::{ScoreOptions, score};
 use crate::run::RunDir;
 use crate::run::metrics_csv;
 use crate::run::trained_run::TrainedRun;
@@ -116,6 +121,94 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&evaluation)? + "\n";
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `vae score`: writes the CSV and prints what it did (with the AUROC table if asked).
+pub fn run_score(args: &ScoreArgs) -> anyhow::Result<()> {
+    let report = score(&ScoreOptions {
+        run_dir: args.run.run_dir.clone(),
+        backend: Backend::resolve(args.run.backend)?,
+        data_dir: args.run.data_dir.clone(),
+        dataset: args.dataset,
+        split: args.split.into(),
+        samples: args.samples,
+        chunk: args.chunk,
+        batch_size: args.batch_size,
+        images: args.images,
+        seed: args.seed,
+        normal_classes: args.normal_classes.clone(),
+        out: output(&args.out, &args.run.run_dir, "scores.csv"),
+    })?;
+    print!("{report}");
+    Ok(())
+}
+
+/// The base config and sampling of an anomaly experiment from its flags.
+fn experiment_setup(args: &AnomalyExperimentArgs) -> anyhow::Result<(TrainingConfig, Sampling)> {
+    let mut base = match &args.config {
+        Some(path) => TrainingConfig::load(path)?,
+        None => TrainingConfig::default(),
+    };
+    let (epochs, samples) = if args.full {
+        (one_class::FULL_EPOCHS, one_class::FULL_SAMPLES)
+    } else {
+        (one_class::DEFAULT_EPOCHS, one_class::DEFAULT_SAMPLES)
+    };
+    base.num_epochs = args.epochs.unwrap_or(epochs);
+    let samples = args.samples.unwrap_or(samples);
+    if samples == 0 {
+        anyhow::bail!("--samples is 0: the scores need at least 1 posterior sample");
+    }
+    let chunk = crate::inspect::evaluate::check_chunk(args.batch_size, args.chunk, samples)?;
+    let sampling = Sampling {
+        samples,
+        chunk,
+        batch_size: args.batch_size,
+    };
+    Ok((base, sampling))
+}
+
+/// `vae experiment`: runs it and prints its table.
+pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
+    match &args.experiment {
+        ExperimentCommand::OneClass(args) => {
+            let common = &args.common;
+            let (base, sampling) = experiment_setup(common)?;
+            let report = run_one_class(&OneClassOptions {
+                dataset: args.dataset,
+                base,
+                classes: args.classes.clone().unwrap_or_else(|| (0..10).collect()),
+                backend: Backend::resolve(common.backend)?,
+                data_dir: args.data_dir.clone(),
+                out_dir: common.out_dir.clone().unwrap_or_else(|| {
+                    PathBuf::from(format!("runs/one-class-{}", args.dataset.id()))
+                }),
+                sampling,
+                seed: common.seed,
+                overwrite: common.overwrite,
+            })?;
+            print!("{report}");
+        }
+        ExperimentCommand::CrossDataset(args) => {
+            let common = &args.common;
+            let (base, sampling) = experiment_setup(common)?;
+            let report = run_cross_dataset(&CrossDatasetOptions {
+                normal: args.train,
+                anomalies: args.anomalies,
+                base,
+                backend: Backend::resolve(common.backend)?,
+                out_dir: common.out_dir.clone().unwrap_or_else(|| {
+                    let (train, anomalies) = (args.train.id(), args.anomalies.id());
+                    PathBuf::from(format!("runs/cross-{train}-vs-{anomalies}"))
+                }),
+                sampling,
+                seed: common.seed,
+                overwrite: common.overwrite,
+            })?;
+            print!("{report}");
+        }
     }
     Ok(())
 }

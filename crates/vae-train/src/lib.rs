@@ -5,7 +5,9 @@
 //! - [`run`]: the run folder, its checkpoints and opening a trained run;
 //! - [`train`]: training and resuming ([`train::train`]), the step the `Learner` runs, the data
 //!   order, the per-epoch checkpointer, progress, interrupts and stop reasons;
-//! - [`inspect`]: pictures, plots and evaluation of a trained run;
+//! - [`inspect`]: pictures, plots, evaluation and anomaly scores of a trained run;
+//! - [`experiments`]: the application experiments, one command each (one-class anomaly
+//!   detection);
 //! - [`model`]: the model a config describes; [`config`], [`backend`], [`cli`], [`commands`]
 //!   (the glue between the command line and the rest).
 #![warn(missing_docs)]
@@ -16,6 +18,7 @@ pub mod commands;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod experiments;
 pub mod inspect;
 pub mod model;
 pub mod run;

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
             wrote(path)
         }),
         Command::Evaluate(args) => commands::run_evaluate(&args),
+        Command::Score(args) => commands::run_score(&args),
+        Command::Experiment(args) => commands::run_experiment(&args),
         Command::LatentPlot(args) => {
             commands::run_latent_plot(&args).map(|paths| paths.into_iter().for_each(wrote))
         }

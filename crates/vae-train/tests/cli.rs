@@ -161,7 +161,7 @@ fn bad_configs_name_the_problem() {
     // Each field rule is unit-tested in `config.rs`; here, that the binary reports a
     // representative few (text edits of the smoke config) and the command-line paths.
     let good = std::fs::read_to_string(repo_file("configs/smoke.json")).unwrap();
-    let edits: [(&str, &str, &str); 12] = [
+    let edits: [(&str, &str, &str); 13] = [
         ("{", "{ not json", "not valid JSON"),
         ("\"latent_dim\": 4,", "", "missing field `latent_dim`"),
         (
@@ -205,6 +205,11 @@ fn bad_configs_name_the_problem() {
             "\"seed\": 1",
             "\"seed\": 1, \"data_treatment\": {\"kind\": \"static\"}",
             "`data_treatment.seed` is missing",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"keep_checkpoints\": 0",
+            "`keep_checkpoints` is 0",
         ),
     ];
     for (from, to, expected) in edits {
@@ -492,6 +497,71 @@ fn resume_refuses_what_it_cannot_continue() {
     );
 }
 
+/// The checkpoint files left in `run_dir/checkpoint`, sorted.
+fn checkpoint_files(run_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(run_dir.join("checkpoint"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every file epochs `epochs` leave: three records, each with its digest.
+fn files_of_epochs(epochs: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = epochs
+        .iter()
+        .flat_map(|e| {
+            ["model", "optim", "scheduler"]
+                .into_iter()
+                .flat_map(move |kind| [format!("{kind}-{e}.bpk"), format!("{kind}-{e}.bpk.sha256")])
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn only_the_last_keep_checkpoints_epochs_stay_on_disk_across_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keep-2.json");
+    let smoke = std::fs::read_to_string(repo_file("configs/smoke.json")).unwrap();
+    let edited = smoke.replacen("\"seed\": 1", "\"seed\": 1, \"keep_checkpoints\": 2", 1);
+    assert_ne!(edited, smoke);
+    std::fs::write(&config, edited).unwrap();
+    let run_dir = dir.path().join("run");
+    let output = vae(&[
+        "train",
+        "--config",
+        path(&config),
+        "--data-dir",
+        path(&mnist_dir()),
+        "--run-dir",
+        path(&run_dir),
+        "--epochs",
+        "3",
+        "--plain",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(checkpoint_files(&run_dir), files_of_epochs(&[2, 3]));
+
+    let output = resume_run(&run_dir, &["--epochs", "4"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("resuming"),
+        "did not resume from epoch 3"
+    );
+    assert_eq!(checkpoint_files(&run_dir), files_of_epochs(&[3, 4]));
+}
+
 #[test]
 fn a_corrupt_checkpoint_is_named_set_aside_and_resume_falls_back_to_the_one_before() {
     let (_dir, run_dir) = one_epoch_run();
@@ -581,14 +651,17 @@ fn ctrl_c_stops_after_a_step_keeps_the_checkpoints_and_names_the_resume_command(
     );
     assert!(!run_dir.join("model.bpk").exists());
     // Every checkpoint left behind is complete, and the run continues from the last one.
-    let done = (1..)
-        .take_while(|e| {
-            run_dir
-                .join(format!("checkpoint/scheduler-{e}.bpk"))
-                .exists()
+    let done = checkpoint_files(&run_dir)
+        .iter()
+        .filter_map(|name| {
+            name.strip_prefix("scheduler-")?
+                .strip_suffix(".bpk")?
+                .parse()
+                .ok()
         })
-        .last()
-        .unwrap();
+        .max()
+        .unwrap_or(0usize);
+    assert!(done >= 1, "{:?}", checkpoint_files(&run_dir));
     let epochs = (done + 1).to_string();
     let output = resume_run(&run_dir, &["--epochs", &epochs]);
     assert!(

@@ -150,6 +150,229 @@ fn evaluate_reports_an_importance_weighted_bound_tighter_than_the_elbo() {
 }
 
 #[test]
+fn scores_of_a_one_class_model_write_one_row_per_image_and_separate_the_other_classes() {
+    // Trained on ones only (512 of them); the other digits have more ink and shapes it never
+    // saw, so every score ranks them above the test set's ones.
+    let (_dir, run_dir) =
+        train_smoke(|text| text.replacen("\"seed\": 1", "\"seed\": 1, \"train_classes\": [1]", 1));
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("scores.csv");
+    let stdout = succeed(&[
+        "score",
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        "--data-dir",
+        mnist_dir().to_str().unwrap(),
+        "--images",
+        "300",
+        "--samples",
+        "16",
+        "--chunk",
+        "8",
+        "--normal-classes",
+        "1",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("index,label,reconstruction_error,negative_elbo,negative_iw_bound")
+    );
+    let test = MnistData::from_dir(Split::Test, &mnist_dir()).unwrap();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 300);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], i as f64);
+        assert_eq!(row[1], f64::from(test.labels()[i]));
+        assert!(
+            row[2..].iter().all(|v| v.is_finite() && *v > 0.0),
+            "{row:?}"
+        );
+        // The bound is never above the ELBO it is computed with.
+        assert!(row[4] <= row[3] + 1e-3, "{row:?}");
+    }
+    for score in ["reconstruction_error", "negative_elbo", "negative_iw_bound"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {score} |")))
+            .unwrap_or_else(|| panic!("no AUROC row for {score}: {stdout}"));
+        let area: f64 = line
+            .trim_end_matches(" |")
+            .rsplit("| ")
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(area > 0.9, "{score}: AUROC {area}\n{stdout}");
+    }
+
+    let stderr = fail(&[
+        "score",
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        "--normal-classes",
+        "1,12",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("--normal-classes holds 12"), "{stderr}");
+}
+
+#[test]
+fn the_one_class_experiment_trains_one_model_per_class_and_reuses_finished_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("one-class");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
+    let data = mnist_dir();
+    let args = [
+        "experiment",
+        "one-class",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--classes",
+        "1,7",
+        "--epochs",
+        "3",
+        "--samples",
+        "4",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ];
+    let stdout = succeed(&args);
+    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
+    assert!(stdout.contains(&table), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["test_images"], 10_000);
+    let classes = json["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 2);
+    let areas = |i: usize| -> Vec<f64> {
+        classes[i]["auroc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    // Ones are the easiest class to tell from the rest: three epochs on 512 of them suffice.
+    assert!(areas(0).iter().all(|&a| a > 0.9), "{table}");
+    assert!(
+        areas(1).iter().all(|&a| (0.0..=1.0).contains(&a)),
+        "{table}"
+    );
+    for (i, mean) in json["mean"].as_array().unwrap().iter().enumerate() {
+        let expected = (areas(0)[i] + areas(1)[i]) / 2.0;
+        assert!((mean.as_f64().unwrap() - expected).abs() < 1e-12);
+    }
+    // Each model saw its own class only.
+    for class in [1u8, 7] {
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out_dir.join(format!("class-{class}/config.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(config["train_classes"], serde_json::json!([class]));
+    }
+    // Run again: both finished runs are reused, and the scores (same seed) are the same.
+    let again = succeed(&args);
+    assert_eq!(
+        again.matches("reusing the finished run").count(),
+        2,
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("results.md"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("| 1 ") || l.starts_with("| 7 "))
+            .collect::<Vec<_>>(),
+        table
+            .lines()
+            .filter(|l| l.starts_with("| 1 ") || l.starts_with("| 7 "))
+            .collect::<Vec<_>>()
+    );
+    let stderr = fail(&[
+        "experiment",
+        "one-class",
+        "--classes",
+        "3,10",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("--classes holds 10"), "{stderr}");
+}
+
+#[test]
+fn the_cross_dataset_experiment_scores_both_test_sets() {
+    // Fashion-MNIST comes from Debian's dataset-fashion-mnist (CI installs it).
+    let fashion = vae_train::data::DatasetKind::FashionMnist.data_dir(None);
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    if !matches!(fashion, Ok(Some(_))) && !ci {
+        eprintln!("skipped: no Fashion-MNIST folder ({fashion:?})");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("cross");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
+    let stdout = succeed(&[
+        "experiment",
+        "cross-dataset",
+        "--config",
+        config.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--samples",
+        "4",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("| negative_iw_bound |"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["normal"], "Fashion-MNIST");
+    assert_eq!(json["anomalies"], "MNIST");
+    let numbers = |key: &str| -> Vec<f64> {
+        json[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    assert!(numbers("auroc").iter().all(|a| (0.0..=1.0).contains(a)));
+    for key in ["normal_mean", "anomalies_mean"] {
+        let means = numbers(key);
+        // On both test sets the bound is below the ELBO it is computed with.
+        assert!(means[2] <= means[1] && means[2] > 0.0, "{key}: {means:?}");
+    }
+    let trained: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("run/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(trained["dataset"], "fashion-mnist");
+    let stderr = fail(&[
+        "experiment",
+        "cross-dataset",
+        "--train",
+        "mnist",
+        "--anomalies",
+        "mnist",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr.contains("the dataset the model trains on"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_input_gets_a_clean_error() {
     let run = trained_run().to_str().unwrap();
     let data = mnist_dir();

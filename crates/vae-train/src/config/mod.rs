@@ -89,6 +89,52 @@ pub struct TrainingConfig {
     /// starts at the logit of the mean training image (the IWAE paper's code). Optional.
     #[serde(default)]
     pub decoder_output_bias: DecoderBiasChoice,
+    /// How many epochs' checkpoints stay in `checkpoint/` (the last N; `null`: every epoch).
+    /// Each epoch's model, Adam state and scheduler take about 3× the model's size, so a long
+    /// run keeping every epoch fills a disk. Optional in the file (default
+    /// [`DEFAULT_KEPT_CHECKPOINTS`]).
+    #[serde(default = "default_kept_checkpoints")]
+    pub keep_checkpoints: Option<usize>,
+    /// Train and validate on the images of these classes only (`null`, the default: every
+    /// class); `[3]` is the one-class protocol of anomaly detection. Optional in the file.
+    #[serde(default)]
+    pub train_classes: Option<Vec<u8>>,
+}
+
+/// Checkpoints kept by default: the last epoch and two before it, so that resume can pass
+/// over a damaged one.
+pub const DEFAULT_KEPT_CHECKPOINTS: usize = 3;
+
+fn default_kept_checkpoints() -> Option<usize> {
+    Some(DEFAULT_KEPT_CHECKPOINTS)
+}
+
+/// `train_classes`: at least one class, each below [`CLASSES`], none twice.
+fn validate_classes(classes: &[u8]) -> Result<(), InvalidConfig> {
+    if classes.is_empty() {
+        return Err(InvalidConfig::new(
+            "train_classes",
+            "`train_classes` is empty: list at least one class (0 to 9), or use null for all",
+        ));
+    }
+    for (i, &class) in classes.iter().enumerate() {
+        if usize::from(class) >= CLASSES {
+            return Err(InvalidConfig::new(
+                "train_classes",
+                format!(
+                    "`train_classes` holds {class}, but the datasets' classes are 0 to {}",
+                    CLASSES - 1
+                ),
+            ));
+        }
+        if classes[..i].contains(&class) {
+            return Err(InvalidConfig::new(
+                "train_classes",
+                format!("`train_classes` lists {class} twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The shape of the images the data loader gives (both datasets: 1×28×28).
@@ -268,6 +314,8 @@ impl Default for TrainingConfig {
             objective: ObjectiveChoice::default(),
             lr_schedule: LrScheduleChoice::Constant,
             decoder_output_bias: DecoderBiasChoice::Default,
+            keep_checkpoints: default_kept_checkpoints(),
+            train_classes: None,
         }
     }
 }
@@ -331,6 +379,16 @@ impl TrainingConfig {
                     format!("`{field}` is 0, but it must be at least 1"),
                 ));
             }
+        }
+        if let Some(classes) = &self.train_classes {
+            validate_classes(classes)?;
+        }
+        if self.keep_checkpoints == Some(0) {
+            return Err(InvalidConfig::new(
+                "keep_checkpoints",
+                "`keep_checkpoints` is 0, but resume needs at least the last epoch's: use a \
+                 count >= 1 (default 3) or null to keep every epoch",
+            ));
         }
         for (field, value) in [
             ("train_images", self.train_images),
@@ -612,6 +670,52 @@ mod tests {
                 error.contains(expected),
                 "expected `{expected}` in: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn kept_checkpoints_and_training_classes_name_the_field_and_the_fix() {
+        let with = |key: &str, value: Value| {
+            let mut config = json();
+            config[key] = value;
+            TrainingConfig::from_json(&config.to_string())
+        };
+        let mut old = json();
+        old.as_object_mut().unwrap().remove("keep_checkpoints");
+        old.as_object_mut().unwrap().remove("train_classes");
+        let config = TrainingConfig::from_json(&old.to_string()).unwrap();
+        assert_eq!(config.keep_checkpoints, Some(DEFAULT_KEPT_CHECKPOINTS));
+        assert_eq!(config.train_classes, None);
+        assert_eq!(
+            with("keep_checkpoints", Value::Null)
+                .unwrap()
+                .keep_checkpoints,
+            None
+        );
+        assert_eq!(
+            with("train_classes", serde_json::json!([3]))
+                .unwrap()
+                .train_classes,
+            Some(vec![3])
+        );
+        let cases = [
+            (
+                "keep_checkpoints",
+                serde_json::json!(0),
+                "null to keep every epoch",
+            ),
+            ("train_classes", serde_json::json!([]), "at least one class"),
+            ("train_classes", serde_json::json!([10]), "holds 10"),
+            (
+                "train_classes",
+                serde_json::json!([2, 5, 2]),
+                "lists 2 twice",
+            ),
+        ];
+        for (key, value, expected) in cases {
+            let error = with(key, value).unwrap_err();
+            assert_eq!(error.field, key);
+            assert!(error.to_string().contains(expected), "{error}");
         }
     }
 

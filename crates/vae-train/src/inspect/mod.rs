@@ -1,9 +1,10 @@
-//! Looking at a trained run: pictures, plots and the test-set evaluation.
+//! Looking at a trained run: pictures, plots, the test-set evaluation and anomaly scores.
 
 pub mod evaluate;
 pub mod images;
 pub mod pictures;
 pub mod plots;
+pub mod score;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,17 @@ pub enum InspectError {
         /// The image crate's error.
         source: image::ImageError,
     },
+    /// A file (not a picture) cannot be written.
+    #[error("cannot write {}: {source}. Check that its folder exists and is writable", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A figure cannot be computed from the scores (one class only, a non-finite score).
+    #[error(transparent)]
+    Figure(#[from] vae_model::applications::FigureError),
     /// A plot cannot be drawn.
     #[error("cannot draw {}: {message}", path.display())]
     Plot {

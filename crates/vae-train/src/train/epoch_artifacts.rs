@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+use burn::train::checkpoint::{
+    Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
+    KeepLastNCheckpoints,
+};
+use burn::train::metric::store::EventStoreClient;
 use vae_model::VaeError;
 
 use crate::config::{CLASSES, TrainingConfig};
@@ -20,7 +24,7 @@ use crate::inspect::images::save_grid;
 use crate::inspect::{InspectError, read_back};
 use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
-use crate::run::checkpoints::save_atomically;
+use crate::run::checkpoints::{digest_path, save_atomically};
 
 /// Test images shown over their reconstructions.
 pub const RECONSTRUCTION_COUNT: usize = 8;
@@ -177,8 +181,15 @@ impl<R: Checkpoint> Checkpointer<R> for EpochCheckpointer {
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
         let path = self.path(epoch);
-        if path.exists() {
-            std::fs::remove_file(path).map_err(CheckpointerError::IOError)?;
+        // The digest first: a file without one is still checked (by loading it), a digest
+        // without its file would name a checkpoint that is not there.
+        for file in [digest_path(&path), path] {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(CheckpointerError::IOError(e));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -188,16 +199,35 @@ impl<R: Checkpoint> Checkpointer<R> for EpochCheckpointer {
     }
 }
 
-/// Keeps every epoch's checkpoint (Burn's default keeps only the last two and the best).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct KeepEveryEpoch;
+/// Which epochs' checkpoints stay on disk: the last `n` (Burn's `KeepLastNCheckpoints`) or
+/// every one (Burn's default keeps the last two and the best by validation loss, which a
+/// bit-exact resume does not need).
+pub enum CheckpointRetention {
+    /// Keep the last `n` epochs.
+    Last(KeepLastNCheckpoints),
+    /// Keep every epoch.
+    Every,
+}
 
-impl burn::train::checkpoint::CheckpointingStrategy for KeepEveryEpoch {
+impl CheckpointRetention {
+    /// From the config's `keep_checkpoints` (`None`: every epoch).
+    pub fn new(keep: Option<usize>) -> Self {
+        match keep {
+            Some(n) => Self::Last(KeepLastNCheckpoints::new(n)),
+            None => Self::Every,
+        }
+    }
+}
+
+impl CheckpointingStrategy for CheckpointRetention {
     fn checkpointing(
         &mut self,
-        _epoch: usize,
-        _collector: &burn::train::metric::store::EventStoreClient,
-    ) -> Vec<burn::train::checkpoint::CheckpointingAction> {
-        vec![burn::train::checkpoint::CheckpointingAction::Save]
+        epoch: usize,
+        collector: &EventStoreClient,
+    ) -> Vec<CheckpointingAction> {
+        match self {
+            Self::Last(last) => last.checkpointing(epoch, collector),
+            Self::Every => vec![CheckpointingAction::Save],
+        }
     }
 }

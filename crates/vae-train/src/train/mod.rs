@@ -3,6 +3,7 @@
 
 pub(crate) mod epoch_artifacts;
 mod error;
+mod experiment_log;
 pub(crate) mod interrupt;
 pub(crate) mod renderer;
 pub(crate) mod resumable_loader;
@@ -31,7 +32,8 @@ use crate::model::build_model;
 use crate::run::RunDir;
 use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
 use crate::run::metrics_csv;
-use crate::train::epoch_artifacts::{EpochCheckpointer, KeepEveryEpoch, PictureInputs};
+use crate::train::epoch_artifacts::{CheckpointRetention, EpochCheckpointer, PictureInputs};
+use crate::train::experiment_log::ExperimentLog;
 use crate::train::interrupt::SignalStop;
 use crate::train::renderer::{EarlyEndSlot, RunRenderer};
 use crate::train::resumable_loader::ResumableLoader;
@@ -207,6 +209,10 @@ fn load_data(
     let treatment = config.data_treatment;
     let mut train_data = treatment.training_set(config.dataset.load(Split::Train, data_dir)?);
     let mut valid_data = treatment.test_set(config.dataset.load(Split::Test, data_dir)?);
+    if let Some(classes) = &config.train_classes {
+        train_data = train_data.keep_classes(classes);
+        valid_data = valid_data.keep_classes(classes);
+    }
     if let Some(count) = config.train_images {
         train_data = train_data.truncate(count);
     }
@@ -304,7 +310,10 @@ fn fit(
             EpochCheckpointer::new(run, "optim"),
             EpochCheckpointer::new(run, "scheduler"),
         )
-        .with_checkpointing_strategy(KeepEveryEpoch)
+        .with_checkpointing_strategy(CheckpointRetention::new(config.keep_checkpoints))
+        .with_application_logger(Some(Box::new(ExperimentLog::new(
+            run.root().join("experiment.log"),
+        ))))
         .num_epochs(config.num_epochs)
         .summary();
     if config.objective.samples > 1 {

@@ -1,0 +1,96 @@
+//! Per-example anomaly scores from any trained VAE: higher means the model explains the input
+//! worse.
+
+use burn::prelude::*;
+
+use crate::iwae::log_mean_exp;
+use crate::parts::{Decoder, Encoder, Likelihood, sum_per_example};
+use crate::vae::Vae;
+
+/// One of the three scores [`Vae::anomaly_scores`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnomalyScore {
+    /// Squared error between the input and the mean of `p(x|z)` at the posterior mean, summed
+    /// over the data's elements (any likelihood).
+    ReconstructionError,
+    /// The negative ELBO (weight 1), averaged over the `K` posterior samples.
+    NegativeElbo,
+    /// The negative importance-weighted bound with `K` samples, an estimate of `-log p(x)`.
+    NegativeIwBound,
+}
+
+impl AnomalyScore {
+    /// All three, in the order of [`AnomalyScores`]' fields.
+    pub const ALL: [Self; 3] = [
+        Self::ReconstructionError,
+        Self::NegativeElbo,
+        Self::NegativeIwBound,
+    ];
+
+    /// `reconstruction_error`, `negative_elbo` or `negative_iw_bound` (CSV column names).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ReconstructionError => "reconstruction_error",
+            Self::NegativeElbo => "negative_elbo",
+            Self::NegativeIwBound => "negative_iw_bound",
+        }
+    }
+}
+
+/// The anomaly scores of a batch, each `[batch]`; higher means more anomalous.
+#[derive(Debug, Clone)]
+pub struct AnomalyScores {
+    /// See [`AnomalyScore::ReconstructionError`].
+    pub reconstruction_error: Tensor<1>,
+    /// See [`AnomalyScore::NegativeElbo`], in nats.
+    pub negative_elbo: Tensor<1>,
+    /// See [`AnomalyScore::NegativeIwBound`], in nats.
+    pub negative_iw_bound: Tensor<1>,
+}
+
+impl AnomalyScores {
+    /// One score's values.
+    pub fn get(&self, score: AnomalyScore) -> &Tensor<1> {
+        match score {
+            AnomalyScore::ReconstructionError => &self.reconstruction_error,
+            AnomalyScore::NegativeElbo => &self.negative_elbo,
+            AnomalyScore::NegativeIwBound => &self.negative_iw_bound,
+        }
+    }
+}
+
+impl<E, D, L, const X: usize> Vae<E, D, L, X>
+where
+    E: Encoder<X>,
+    D: Decoder<X>,
+    L: Likelihood,
+{
+    /// The three anomaly scores of each example, with `samples` posterior draws (`chunk` at a
+    /// time) shared by the ELBO and the importance-weighted bound, so both come from one set
+    /// of decodes. Seed the device for reproducible scores.
+    ///
+    /// # Shapes
+    /// - x: `[batch, ...]`; every score: `[batch]`
+    ///
+    /// # Panics
+    /// If `samples` or `chunk` is zero.
+    pub fn anomaly_scores(
+        &self,
+        x: Tensor<X>,
+        condition: Option<Tensor<2>>,
+        samples: usize,
+        chunk: usize,
+    ) -> AnomalyScores {
+        let reconstruction = self.reconstruct(x.clone(), condition.clone());
+        let difference = x.clone() - reconstruction;
+        let reconstruction_error = sum_per_example(difference.clone() * difference);
+        let log_weights = self.log_importance_weights(x, condition, samples, chunk);
+        let negative_elbo = log_weights.clone().mean_dim(1).squeeze_dim::<1>(1).neg();
+        let negative_iw_bound = log_mean_exp(log_weights).neg();
+        AnomalyScores {
+            reconstruction_error,
+            negative_elbo,
+            negative_iw_bound,
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The application experiments, each one command that trains what it needs, measures, and
+//! prints a Markdown table: the one-class anomaly-detection protocol and its cross-dataset
+//! case.
+
+pub mod cross_dataset;
+pub mod one_class;
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::Device;
+use serde::Serialize;
+
+use crate::backend::Backend;
+use crate::config::TrainingConfig;
+use crate::error::{DataError, InvalidConfig};
+use crate::inspect::InspectError;
+use crate::run::trained_run::{OpenRunError, TrainedRun};
+use crate::train::{TrainError, TrainOptions, train};
+
+/// Why an experiment stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A command-line value outside its range; the message names the option and the fix.
+    #[error("{0}")]
+    Argument(String),
+    /// The config an experiment derives for one of its runs breaks a rule.
+    #[error("invalid training config: {0}")]
+    Config(#[from] InvalidConfig),
+    /// The dataset cannot be loaded.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// One of its training runs failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// A trained run cannot be opened.
+    #[error(transparent)]
+    Run(#[from] OpenRunError),
+    /// Scoring or a figure failed.
+    #[error(transparent)]
+    Inspect(#[from] InspectError),
+    /// The results cannot be written.
+    #[error("cannot write {}: {source}. Check that the folder is writable", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the finished run in `run_dir` if it was trained with `config`; otherwise trains it
+/// there (refusing a folder that holds another run unless `overwrite`). Returns the run and
+/// whether it was trained now.
+pub(crate) fn train_or_reuse(
+    config: &TrainingConfig,
+    backend: Backend,
+    data_dir: Option<PathBuf>,
+    run_dir: &Path,
+    overwrite: bool,
+    device: &Device,
+) -> Result<(TrainedRun, bool), ExperimentError> {
+    let same = |run: &TrainedRun| {
+        serde_json::to_value(&run.config).ok() == serde_json::to_value(config).ok()
+    };
+    if let Ok(run) = TrainedRun::open(run_dir, device)
+        && same(&run)
+    {
+        println!("reusing the finished run in {}", run_dir.display());
+        return Ok((run, false));
+    }
+    println!("training into {}", run_dir.display());
+    train(TrainOptions {
+        config: config.clone(),
+        backend,
+        data_dir,
+        run_dir: run_dir.to_owned(),
+        overwrite,
+        plain: true,
+    })?;
+    Ok((TrainedRun::open(run_dir, device)?, true))
+}
+
+/// Writes `results.md` (the report as printed) and `results.json` into `out_dir`.
+pub(crate) fn write_results<R: Serialize + std::fmt::Display>(
+    out_dir: &Path,
+    report: &R,
+) -> Result<(), ExperimentError> {
+    let json = serde_json::to_string_pretty(report).map_err(|e| ExperimentError::Write {
+        path: out_dir.join("results.json"),
+        source: std::io::Error::other(e),
+    })? + "\n";
+    for (name, text) in [("results.md", report.to_string()), ("results.json", json)] {
+        let path = out_dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ExperimentError::Write { path, source })?;
+    }
+    Ok(())
+}

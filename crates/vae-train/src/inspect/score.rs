@@ -1,0 +1,251 @@
+//! `vae score`: per-image anomaly scores of a dataset split under a trained run (the
+//! reconstruction error at the posterior mean, the negative ELBO and the negative
+//! importance-weighted bound), written as CSV, with the AUROC of each score when the normal
+//! classes are named.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::prelude::*;
+use vae_model::applications::{AnomalyScore, auroc};
+
+use crate::backend::Backend;
+use crate::config::CLASSES;
+use crate::data::batcher::MnistBatcher;
+use crate::data::{DatasetKind, MnistData, Split};
+use crate::inspect::evaluate::check_chunk;
+use crate::inspect::{InspectError, read_back};
+use crate::run::trained_run::TrainedRun;
+
+/// What `vae score` needs.
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    /// The trained run.
+    pub run_dir: PathBuf,
+    /// Where the tensors live.
+    pub backend: Backend,
+    /// Dataset folder (`None`: the dataset's environment variable, then its default source).
+    pub data_dir: Option<PathBuf>,
+    /// The dataset to score (`None`: the run's own).
+    pub dataset: Option<DatasetKind>,
+    /// Which split.
+    pub split: Split,
+    /// Importance samples per image, shared by the ELBO and the bound.
+    pub samples: usize,
+    /// Samples decoded at once per image.
+    pub chunk: usize,
+    /// Images per batch.
+    pub batch_size: usize,
+    /// Score only the first N images (`None`: all).
+    pub images: Option<usize>,
+    /// Seeds the posterior samples.
+    pub seed: u64,
+    /// The classes that count as normal; the AUROC of each score is reported when given.
+    pub normal_classes: Option<Vec<u8>>,
+    /// The CSV file to write.
+    pub out: PathBuf,
+}
+
+/// How well each score separates the normal classes from the rest.
+#[derive(Debug, Clone)]
+pub struct ScoreAuroc {
+    /// The classes counted as normal.
+    pub normal: Vec<u8>,
+    /// Each score's AUROC, in [`AnomalyScore::ALL`]'s order.
+    pub areas: Vec<(AnomalyScore, f64)>,
+}
+
+/// What `vae score` did.
+#[derive(Debug, Clone)]
+pub struct ScoreReport {
+    /// The images scored, in words.
+    pub data: String,
+    /// How many.
+    pub images: usize,
+    /// Importance samples per image.
+    pub samples: usize,
+    /// The CSV written.
+    pub out: PathBuf,
+    /// The normal classes and each score's AUROC (anomalous = any other class), if asked.
+    pub auroc: Option<ScoreAuroc>,
+    /// Wall-clock seconds of the scoring (data loaded).
+    pub seconds: f64,
+}
+
+/// How many posterior samples to draw per image, and how many images and samples at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    /// Posterior samples per image, shared by the ELBO and the bound.
+    pub samples: usize,
+    /// Samples decoded at once per image (at most `samples`; see `check_chunk`).
+    pub chunk: usize,
+    /// Images per batch.
+    pub batch_size: usize,
+}
+
+/// The three scores of every image of `data` (with its labels as the condition for a
+/// conditional model), in [`AnomalyScore::ALL`]'s order. Seed `device` first for
+/// reproducible scores.
+pub fn score_images(
+    run: &TrainedRun,
+    data: &MnistData,
+    sampling: Sampling,
+    device: &Device,
+) -> Result<[Vec<f64>; 3], InspectError> {
+    let labels = data.labels();
+    let count = labels.len();
+    let mut columns: [Vec<f64>; 3] = Default::default();
+    for first in (0..count).step_by(sampling.batch_size.max(1)) {
+        let last = (first + sampling.batch_size).min(count);
+        let x = MnistBatcher::images((first..last).map(|i| data.pixels(i)), device);
+        let c = run.condition(&labels[first..last], device);
+        let scores = run
+            .model
+            .anomaly_scores(x, c, sampling.samples, sampling.chunk);
+        for (column, score) in columns.iter_mut().zip(AnomalyScore::ALL) {
+            let values = read_back(scores.get(score).clone())?;
+            column.extend(values.into_iter().map(f64::from));
+        }
+    }
+    Ok(columns)
+}
+
+fn check_classes(classes: &[u8]) -> Result<(), InspectError> {
+    if classes.is_empty() {
+        return Err(InspectError::Argument(
+            "--normal-classes is empty: name at least one class (0 to 9)".into(),
+        ));
+    }
+    match classes.iter().find(|&&c| usize::from(c) >= CLASSES) {
+        Some(class) => Err(InspectError::Argument(format!(
+            "--normal-classes holds {class}, but the datasets' classes are 0 to {}",
+            CLASSES - 1
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Scores every image of the split and writes the CSV (`index,label,` then one column per
+/// [`AnomalyScore`]).
+pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
+    if options.samples == 0 {
+        return Err(InspectError::Argument(
+            "--samples is 0: the scores need at least 1 posterior sample per image (100 is \
+             usual)"
+                .into(),
+        ));
+    }
+    let chunk = check_chunk(options.batch_size, options.chunk, options.samples)?;
+    if let Some(classes) = &options.normal_classes {
+        check_classes(classes)?;
+    }
+    let device = options.backend.device()?;
+    let run = TrainedRun::open(&options.run_dir, &device)?;
+    let kind = options.dataset.unwrap_or(run.config.dataset);
+    let mut data = run
+        .config
+        .data_treatment
+        .test_set(kind.load(options.split, options.data_dir.as_deref())?);
+    if let Some(count) = options.images {
+        if count == 0 {
+            return Err(InspectError::Argument(
+                "--images is 0: score at least one image".into(),
+            ));
+        }
+        data = data.truncate(count);
+    }
+    let labels = data.labels().to_vec();
+    let count = labels.len();
+    device.seed(options.seed);
+    let start = Instant::now();
+    let columns = score_images(
+        &run,
+        &data,
+        Sampling {
+            samples: options.samples,
+            chunk,
+            batch_size: options.batch_size,
+        },
+        &device,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    let mut csv = String::from("index,label");
+    for score in AnomalyScore::ALL {
+        csv.push(',');
+        csv.push_str(score.name());
+    }
+    csv.push('\n');
+    for (i, label) in labels.iter().enumerate() {
+        let _ = write!(csv, "{i},{label}");
+        for column in &columns {
+            let _ = write!(csv, ",{}", column[i]);
+        }
+        csv.push('\n');
+    }
+    std::fs::write(&options.out, csv).map_err(|source| InspectError::WriteFile {
+        path: options.out.clone(),
+        source,
+    })?;
+
+    let auroc = match &options.normal_classes {
+        None => None,
+        Some(normal) => {
+            let anomalous: Vec<bool> = labels.iter().map(|l| !normal.contains(l)).collect();
+            let areas = AnomalyScore::ALL
+                .into_iter()
+                .zip(&columns)
+                .map(|(score, column)| Ok((score, auroc(column, &anomalous)?)))
+                .collect::<Result<Vec<_>, InspectError>>()?;
+            Some(ScoreAuroc {
+                normal: normal.clone(),
+                areas,
+            })
+        }
+    };
+    let split = match options.split {
+        Split::Train => "training",
+        Split::Test => "test",
+    };
+    Ok(ScoreReport {
+        data: format!(
+            "{} {split} set, {}",
+            kind.name(),
+            run.config.data_treatment.describe_test_set()
+        ),
+        images: count,
+        samples: options.samples,
+        out: options.out.clone(),
+        auroc,
+        seconds,
+    })
+}
+
+impl std::fmt::Display for ScoreReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "data: {}", self.data)?;
+        writeln!(
+            f,
+            "scored {} images with {} posterior samples each in {:.1} s; wrote {}",
+            self.images,
+            self.samples,
+            self.seconds,
+            self.out.display()
+        )?;
+        if let Some(ScoreAuroc { normal, areas }) = &self.auroc {
+            let normal: Vec<String> = normal.iter().map(u8::to_string).collect();
+            writeln!(
+                f,
+                "normal: class {}; anomalous: every other class",
+                normal.join(", ")
+            )?;
+            writeln!(f, "| score | AUROC |")?;
+            writeln!(f, "| --- | ---: |")?;
+            for (score, area) in areas {
+                writeln!(f, "| {} | {area:.4} |", score.name())?;
+            }
+        }
+        Ok(())
+    }
+}
