@@ -19,7 +19,7 @@ use crate::inspect::pictures::{
     interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
 };
 use crate::inspect::plots::{draw_curves, draw_scatter, project};
-use crate::inspect::score::Sampling;
+use crate::inspect::sampling::Sampling;
 use crate::inspect::score::{ScoreOptions, score};
 use crate::run::RunDir;
 use crate::run::metrics_csv;
@@ -157,16 +157,7 @@ fn experiment_setup(args: &AnomalyExperimentArgs) -> anyhow::Result<(TrainingCon
         (one_class::DEFAULT_EPOCHS, one_class::DEFAULT_SAMPLES)
     };
     base.num_epochs = args.epochs.unwrap_or(epochs);
-    let samples = args.samples.unwrap_or(samples);
-    if samples == 0 {
-        anyhow::bail!("--samples is 0: the scores need at least 1 posterior sample");
-    }
-    let chunk = crate::inspect::evaluate::check_chunk(args.batch_size, args.chunk, samples)?;
-    let sampling = Sampling {
-        samples,
-        chunk,
-        batch_size: args.batch_size,
-    };
+    let sampling = Sampling::new(args.samples.unwrap_or(samples), args.chunk, args.batch_size)?;
     Ok((base, sampling))
 }
 

@@ -556,7 +556,7 @@ fn only_the_last_keep_checkpoints_epochs_stay_on_disk_across_a_resume() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("resuming"),
+        String::from_utf8_lossy(&output.stdout).contains("after epoch 3 of 4"),
         "did not resume from epoch 3"
     );
     assert_eq!(checkpoint_files(&run_dir), files_of_epochs(&[3, 4]));

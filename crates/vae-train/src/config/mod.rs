@@ -109,32 +109,28 @@ fn default_kept_checkpoints() -> Option<usize> {
     Some(DEFAULT_KEPT_CHECKPOINTS)
 }
 
-/// `train_classes`: at least one class, each below [`CLASSES`], none twice.
-fn validate_classes(classes: &[u8]) -> Result<(), InvalidConfig> {
+/// What is wrong with a list of classes (`train_classes`, `--normal-classes`, `--classes`),
+/// named `name` in the message: it must hold at least one class, each below [`CLASSES`], none
+/// twice.
+pub fn classes_problem(name: &str, classes: &[u8]) -> Option<String> {
     if classes.is_empty() {
-        return Err(InvalidConfig::new(
-            "train_classes",
-            "`train_classes` is empty: list at least one class (0 to 9), or use null for all",
+        return Some(format!(
+            "{name} is empty: list at least one class (0 to {})",
+            CLASSES - 1
         ));
     }
-    for (i, &class) in classes.iter().enumerate() {
+    classes.iter().enumerate().find_map(|(i, &class)| {
         if usize::from(class) >= CLASSES {
-            return Err(InvalidConfig::new(
-                "train_classes",
-                format!(
-                    "`train_classes` holds {class}, but the datasets' classes are 0 to {}",
-                    CLASSES - 1
-                ),
-            ));
+            Some(format!(
+                "{name} holds {class}, but the datasets' classes are 0 to {}",
+                CLASSES - 1
+            ))
+        } else if classes[..i].contains(&class) {
+            Some(format!("{name} lists {class} twice"))
+        } else {
+            None
         }
-        if classes[..i].contains(&class) {
-            return Err(InvalidConfig::new(
-                "train_classes",
-                format!("`train_classes` lists {class} twice"),
-            ));
-        }
-    }
-    Ok(())
+    })
 }
 
 /// The shape of the images the data loader gives (both datasets: 1×28×28).
@@ -380,8 +376,12 @@ impl TrainingConfig {
                 ));
             }
         }
-        if let Some(classes) = &self.train_classes {
-            validate_classes(classes)?;
+        if let Some(problem) = self
+            .train_classes
+            .as_deref()
+            .and_then(|classes| classes_problem("`train_classes`", classes))
+        {
+            return Err(InvalidConfig::new("train_classes", problem));
         }
         if self.keep_checkpoints == Some(0) {
             return Err(InvalidConfig::new(

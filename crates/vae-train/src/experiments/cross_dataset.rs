@@ -14,7 +14,8 @@ use crate::config::TrainingConfig;
 use crate::data::{DatasetKind, Split};
 use crate::experiments::{ExperimentError, train_or_reuse, write_results};
 use crate::inspect::InspectError;
-use crate::inspect::score::{Sampling, score_images};
+use crate::inspect::sampling::Sampling;
+use crate::inspect::score::score_images;
 
 /// What the cross-dataset experiment needs.
 #[derive(Debug, Clone)]

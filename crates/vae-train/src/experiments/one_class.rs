@@ -11,11 +11,12 @@ use serde::Serialize;
 use vae_model::applications::{AnomalyScore, auroc};
 
 use crate::backend::Backend;
-use crate::config::TrainingConfig;
-use crate::data::{DatasetKind, NUM_CLASSES, Split};
+use crate::config::{TrainingConfig, classes_problem};
+use crate::data::{DatasetKind, Split};
 use crate::experiments::{ExperimentError, train_or_reuse, write_results};
 use crate::inspect::InspectError;
-use crate::inspect::score::{Sampling, score_images};
+use crate::inspect::sampling::Sampling;
+use crate::inspect::score::score_images;
 
 /// Epochs per class by default (the PyTorch-parity MLP on about 6,000 images: seconds each).
 pub const DEFAULT_EPOCHS: usize = 20;
@@ -106,20 +107,8 @@ pub fn class_config(base: &TrainingConfig, dataset: DatasetKind, class: u8) -> T
 
 /// Runs the protocol: trains (or reuses) one model per class, scores the test set with each.
 pub fn run_one_class(options: &OneClassOptions) -> Result<OneClassReport, ExperimentError> {
-    if options.classes.is_empty() {
-        return Err(ExperimentError::Argument(
-            "--classes is empty: name at least one class (0 to 9)".into(),
-        ));
-    }
-    if let Some(class) = options
-        .classes
-        .iter()
-        .find(|&&c| usize::from(c) >= NUM_CLASSES)
-    {
-        return Err(ExperimentError::Argument(format!(
-            "--classes holds {class}, but the datasets' classes are 0 to {}",
-            NUM_CLASSES - 1
-        )));
+    if let Some(problem) = classes_problem("--classes", &options.classes) {
+        return Err(ExperimentError::Argument(problem));
     }
     // Every config is checked before anything trains.
     let configs: Vec<TrainingConfig> = options

@@ -8,8 +8,9 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::{CLASSES, MAX_DECODED_BYTES};
+use crate::config::CLASSES;
 use crate::data::batcher::MnistBatcher;
+use crate::inspect::sampling::Sampling;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
 use vae_model::{Likelihood, ObjectiveConfig};
@@ -86,46 +87,10 @@ fn to_f64(tensor: Tensor<1>) -> Result<Vec<f64>, InspectError> {
     Ok(read_back(tensor)?.into_iter().map(f64::from).collect())
 }
 
-/// Checks `--batch-size` and `--chunk` and returns the chunk to use (at most `samples`):
-/// `batch_size × chunk` decoded images must fit in [`MAX_DECODED_BYTES`].
-pub(crate) fn check_chunk(
-    batch_size: usize,
-    chunk: usize,
-    samples: usize,
-) -> Result<usize, InspectError> {
-    if chunk == 0 || batch_size == 0 {
-        return Err(InspectError::Argument(
-            "--chunk and --batch-size must be at least 1".into(),
-        ));
-    }
-    // Samples beyond K are never drawn: a chunk larger than K is K.
-    let chunk = chunk.min(samples);
-    let pixels = crate::data::IMAGE_PIXELS;
-    let bytes = batch_size.saturating_mul(chunk).saturating_mul(pixels * 4);
-    if bytes > MAX_DECODED_BYTES {
-        let fits = (MAX_DECODED_BYTES / (batch_size * pixels * 4)).max(1);
-        return Err(InspectError::Argument(format!(
-            "--batch-size {batch_size} × --chunk {chunk} decodes {} samples at once ({:.1} GiB \
-             per tensor), over the {} GiB limit on one chunk: lower --chunk to at most {fits} \
-             (the estimate is the same; only memory and speed change) or lower --batch-size",
-            batch_size * chunk,
-            bytes as f64 / f64::from(1u32 << 30),
-            MAX_DECODED_BYTES >> 30,
-        )));
-    }
-    Ok(chunk)
-}
-
 /// Evaluates a trained run on the MNIST test set.
 pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
-    if options.samples == 0 {
-        return Err(InspectError::Argument(
-            "--samples is 0: the importance-weighted estimate needs at least 1 sample per image \
-             (1000 is usual)"
-                .into(),
-        ));
-    }
-    let chunk = check_chunk(options.batch_size, options.chunk, options.samples)?;
+    let Sampling { samples, chunk, .. } =
+        Sampling::new(options.samples, options.chunk, options.batch_size)?;
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
     let mut test = run.test_set(options.data_dir.as_deref())?;
@@ -172,7 +137,7 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
         elbo.extend(to_f64(elbo_terms.terms.loss)?);
         iw.extend(to_f64(
             run.model
-                .importance_weighted_log_likelihood(x.clone(), c.clone(), options.samples, chunk)
+                .importance_weighted_log_likelihood(x.clone(), c.clone(), samples, chunk)
                 .neg(),
         )?);
         let posterior = run.model.encode(x, c);

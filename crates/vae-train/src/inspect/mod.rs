@@ -4,6 +4,7 @@ pub mod evaluate;
 pub mod images;
 pub mod pictures;
 pub mod plots;
+pub mod sampling;
 pub mod score;
 
 use std::path::PathBuf;

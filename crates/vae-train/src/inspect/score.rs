@@ -11,10 +11,10 @@ use burn::prelude::*;
 use vae_model::applications::{AnomalyScore, auroc};
 
 use crate::backend::Backend;
-use crate::config::CLASSES;
+use crate::config::classes_problem;
 use crate::data::batcher::MnistBatcher;
 use crate::data::{DatasetKind, MnistData, Split};
-use crate::inspect::evaluate::check_chunk;
+use crate::inspect::sampling::Sampling;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
 
@@ -73,17 +73,6 @@ pub struct ScoreReport {
     pub seconds: f64,
 }
 
-/// How many posterior samples to draw per image, and how many images and samples at once.
-#[derive(Debug, Clone, Copy)]
-pub struct Sampling {
-    /// Posterior samples per image, shared by the ELBO and the bound.
-    pub samples: usize,
-    /// Samples decoded at once per image (at most `samples`; see `check_chunk`).
-    pub chunk: usize,
-    /// Images per batch.
-    pub batch_size: usize,
-}
-
 /// The three scores of every image of `data` (with its labels as the condition for a
 /// conditional model), in [`AnomalyScore::ALL`]'s order. Seed `device` first for
 /// reproducible scores.
@@ -111,34 +100,16 @@ pub fn score_images(
     Ok(columns)
 }
 
-fn check_classes(classes: &[u8]) -> Result<(), InspectError> {
-    if classes.is_empty() {
-        return Err(InspectError::Argument(
-            "--normal-classes is empty: name at least one class (0 to 9)".into(),
-        ));
-    }
-    match classes.iter().find(|&&c| usize::from(c) >= CLASSES) {
-        Some(class) => Err(InspectError::Argument(format!(
-            "--normal-classes holds {class}, but the datasets' classes are 0 to {}",
-            CLASSES - 1
-        ))),
-        None => Ok(()),
-    }
-}
-
 /// Scores every image of the split and writes the CSV (`index,label,` then one column per
 /// [`AnomalyScore`]).
 pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
-    if options.samples == 0 {
-        return Err(InspectError::Argument(
-            "--samples is 0: the scores need at least 1 posterior sample per image (100 is \
-             usual)"
-                .into(),
-        ));
-    }
-    let chunk = check_chunk(options.batch_size, options.chunk, options.samples)?;
-    if let Some(classes) = &options.normal_classes {
-        check_classes(classes)?;
+    let sampling = Sampling::new(options.samples, options.chunk, options.batch_size)?;
+    if let Some(problem) = options
+        .normal_classes
+        .as_deref()
+        .and_then(|classes| classes_problem("--normal-classes", classes))
+    {
+        return Err(InspectError::Argument(problem));
     }
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
@@ -159,16 +130,7 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
     let count = labels.len();
     device.seed(options.seed);
     let start = Instant::now();
-    let columns = score_images(
-        &run,
-        &data,
-        Sampling {
-            samples: options.samples,
-            chunk,
-            batch_size: options.batch_size,
-        },
-        &device,
-    )?;
+    let columns = score_images(&run, &data, sampling, &device)?;
     let seconds = start.elapsed().as_secs_f64();
 
     let mut csv = String::from("index,label");

@@ -5,12 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::MetricState;
+use vae_model::train::{Bound, Kl, Loss, PerImageTerm, Reconstruction};
 
 /// The metric names, in `metrics.csv` column order (train then valid).
-pub(crate) const METRICS: [&str; 3] = ["Loss", "Reconstruction", "KL"];
-
-/// The importance-weighted bound's metric name (`vae_model::train::Bound`), logged with `k > 1`.
-const BOUND: &str = "IWBound";
+pub(crate) const METRICS: [&str; 3] = [Loss::NAME, Reconstruction::NAME, Kl::NAME];
 
 /// Metric names by id, and the last final value of each (split, metric).
 #[derive(Default)]
@@ -66,12 +64,12 @@ pub(crate) fn progress_line(
     let valid = split == "valid";
     let mut line = format!(
         "epoch {epoch}/{total_epochs} {split:<5} loss {:>8.3} | reconstruction {:>8.3} | KL {:>7.3} | {images_per_second:>6.0} img/s",
-        values.value(valid, "Loss"),
-        values.value(valid, "Reconstruction"),
-        values.value(valid, "KL"),
+        values.value(valid, Loss::NAME),
+        values.value(valid, Reconstruction::NAME),
+        values.value(valid, Kl::NAME),
     );
     // Objectives with k > 1 samples also log the bound they train on.
-    let bound = values.value(valid, BOUND);
+    let bound = values.value(valid, Bound::NAME);
     if !bound.is_nan() {
         line.push_str(&format!(" | IW bound {bound:>8.3}"));
     }
