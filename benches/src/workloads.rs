@@ -175,6 +175,7 @@ pub fn train_step_rate(
             &model,
             VaeBatch {
                 images: images.clone(),
+                targets: None,
                 condition: None,
             },
         );

@@ -68,6 +68,9 @@ pub enum VaeError {
         /// What is wrong and the fix.
         message: String,
     },
+    /// A corruption's parameter is out of range or its name is unknown.
+    #[error("invalid corruption: {0}")]
+    InvalidCorruption(String),
     /// A condition was given to an unconditional model, or not given to a conditional one, or
     /// has the wrong shape.
     #[error(

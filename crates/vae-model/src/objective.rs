@@ -182,8 +182,28 @@ where
         objective: &ObjectiveConfig,
         beta: f64,
     ) -> ObjectiveOutput {
+        self.objective_with_targets(x.clone(), x, condition, objective, beta)
+    }
+
+    /// [`objective`](Self::objective) with the encoder given `inputs` and the likelihood
+    /// scoring `targets`: a denoising VAE (Im et al. 2017) trains on corrupted inputs against
+    /// the clean targets (`q(z|x̃)` in place of `q(z|x)`; the bound's prior and posterior terms
+    /// are unchanged).
+    ///
+    /// # Shapes
+    /// - inputs, targets: `[batch, ...]`, the same shape; output tensors: `[batch]`, objective
+    ///   `[1]`
+    pub fn objective_with_targets(
+        &self,
+        inputs: Tensor<X>,
+        targets: Tensor<X>,
+        condition: Option<Tensor<2>>,
+        objective: &ObjectiveConfig,
+        beta: f64,
+    ) -> ObjectiveOutput {
+        let x = targets;
         if objective.samples <= 1 {
-            let forward = self.forward(x.clone(), condition);
+            let forward = self.forward(inputs, condition);
             let reconstruction = self.likelihood.nll(forward.params, x);
             let kl_per_dim = forward.posterior.kl_to_standard_normal_per_dim();
             let kl = kl_per_dim.clone().sum_dim(1).squeeze_dim::<1>(1);
@@ -201,7 +221,7 @@ where
         }
         let samples = objective.samples;
         let batch = x.dims()[0];
-        let posterior = self.encode(x.clone(), condition.clone());
+        let posterior = self.encode(inputs, condition.clone());
         let mut log_px = None;
         let log_weights = log_importance_weights(&posterior, samples, samples, |z, count| {
             let condition = condition.clone().map(|c| repeat_each(c, count));

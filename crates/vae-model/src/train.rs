@@ -25,8 +25,11 @@ use crate::vae::Vae;
 /// model.
 #[derive(Debug, Clone)]
 pub struct VaeBatch<const X: usize = 2> {
-    /// `[batch, ...]`: flat rows `[batch, features]` by default.
+    /// `[batch, ...]`: flat rows `[batch, features]` by default. The encoder's input.
     pub images: Tensor<X>,
+    /// What the likelihood scores, `images`' shape; `None`: `images` themselves. A denoising
+    /// VAE (Im et al. 2017) gets corrupted `images` and the clean ones here.
+    pub targets: Option<Tensor<X>>,
     /// `[batch, condition_dim]`, or `None` for an unconditional model.
     pub condition: Option<Tensor<2>>,
 }
@@ -84,7 +87,7 @@ where
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch<X>) -> TrainOutput<VaeStepOutput> {
-        let terms = self.loss(batch.images, batch.condition);
+        let terms = batch_terms(self, batch);
         let grads = terms.sum_loss().backward();
         TrainOutput::new(self, grads, terms.into())
     }
@@ -100,7 +103,23 @@ where
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch<X>) -> VaeStepOutput {
-        self.loss(batch.images, batch.condition).into()
+        batch_terms(self, batch).into()
+    }
+}
+
+/// The ELBO terms of `batch`: its images encoded, its targets (or images) scored.
+fn batch_terms<E, D, L, const X: usize>(vae: &Vae<E, D, L, X>, batch: VaeBatch<X>) -> ElboTerms
+where
+    E: Encoder<X>,
+    D: Decoder<X>,
+    L: Likelihood,
+{
+    match batch.targets {
+        None => vae.loss(batch.images, batch.condition),
+        Some(targets) => {
+            let forward = vae.forward(batch.images, batch.condition);
+            vae.terms(&forward, targets)
+        }
     }
 }
 

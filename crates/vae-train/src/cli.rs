@@ -35,8 +35,13 @@ pub enum Command {
     /// Per-image anomaly scores (reconstruction error, negative ELBO, negative IW bound) of a
     /// dataset split as CSV; the AUROC of each when --normal-classes names the normal ones.
     Score(ScoreArgs),
+    /// Mean PSNR of corrupted test images before and after the model denoises them (encode the
+    /// noisy image, decode at the posterior mean), and a picture of noisy / denoised / clean.
+    Denoise(DenoiseArgs),
     /// Run an application experiment end to end (train, measure) and print its table.
     Experiment(ExperimentArgs),
+    /// Train the reference CNN digit classifier (judges conditional samples) into a folder.
+    TrainClassifier(TrainClassifierArgs),
     /// Scatter of the test set's posterior means coloured by digit (PCA when latent_dim > 2);
     /// for latent_dim = 2 also the decoded manifold over the latent plane.
     LatentPlot(LatentPlotArgs),
@@ -217,6 +222,150 @@ pub enum ExperimentCommand {
     /// The cross-dataset case: train on every class of one dataset, score its test set and
     /// another dataset's (the anomalies), report each score's AUROC.
     CrossDataset(CrossDatasetArgs),
+    /// Denoising: train a VAE on clean images and one per corruption (noisy inputs, clean
+    /// targets), report the mean PSNR of noisy inputs and of each model's outputs.
+    Denoising(DenoisingArgs),
+    /// Conditional generation: train (or reuse) a reference classifier and a conditional VAE,
+    /// report the share of each class's samples the classifier labels as that class.
+    Conditional(ConditionalArgs),
+}
+
+/// How the reference classifier trains (shared by `vae train-classifier` and the experiment).
+#[derive(Debug, Args)]
+pub struct ClassifierTrainingArgs {
+    /// Passes over the training split.
+    #[arg(
+        id = "classifier_epochs",
+        long = "classifier-epochs",
+        default_value_t = crate::classifier::DEFAULT_EPOCHS
+    )]
+    pub epochs: usize,
+    /// Train the classifier on the first N training images only. Default: all.
+    #[arg(id = "classifier_train_images", long = "classifier-train-images")]
+    pub train_images: Option<usize>,
+}
+
+/// Arguments of `vae train-classifier`.
+#[derive(Debug, Args)]
+pub struct TrainClassifierArgs {
+    /// `mnist` or `fashion-mnist`.
+    #[arg(long, value_name = "NAME", default_value = "mnist")]
+    pub dataset: crate::data::DatasetKind,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub training: ClassifierTrainingArgs,
+    /// Seeds the weights and the shuffling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where classifier.json and classifier.bpk go. Default: runs/classifier-DATASET.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+}
+
+/// Arguments of `vae experiment conditional`.
+#[derive(Debug, Args)]
+pub struct ConditionalArgs {
+    /// Training config of the conditional VAE (the experiment sets `condition` to `label`).
+    /// Default: PyTorch examples/vae settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Epochs of the conditional VAE. Default: 20, whatever the config's `num_epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub classifier: ClassifierTrainingArgs,
+    /// Samples drawn per class.
+    #[arg(long, default_value_t = crate::experiments::conditional::DEFAULT_SAMPLES)]
+    pub samples_per_class: usize,
+    /// Seeds the samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Folder for the run folders (cvae, classifier), the picture and results.md /
+    /// results.json. Default: runs/conditional-DATASET.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Retrain where a run folder holds a run of another config instead of refusing (a
+    /// finished run of the same config is always reused).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Arguments of `vae experiment denoising`.
+#[derive(Debug, Args)]
+pub struct DenoisingArgs {
+    /// Training config of the models (the experiment sets `denoising`). Default: PyTorch
+    /// examples/vae settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Epochs per model. Default: 20 (100 with --full), whatever the config's `num_epochs`.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// The longer run: 100 epochs per model.
+    #[arg(long)]
+    pub full: bool,
+    /// The corruptions, comma-separated: one denoising model each.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "gaussian:0.5,salt-and-pepper:0.2"
+    )]
+    pub corruptions: Vec<vae_model::applications::Corruption>,
+    /// Measure on the first N test images only. Default: all.
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Seeds the corruption of the test images.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Folder for the run folders, pictures and results.md / results.json. Default:
+    /// runs/denoising-DATASET.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Retrain where a run folder holds a run of another config instead of refusing (a
+    /// finished run of the same config is always reused).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Arguments of `vae denoise`.
+#[derive(Debug, Args)]
+pub struct DenoiseArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// The corruption: gaussian:SIGMA (clipped to [0, 1]) or salt-and-pepper:FRACTION.
+    #[arg(long, default_value = "gaussian:0.5")]
+    pub noise: vae_model::applications::Corruption,
+    /// Denoise only the first N test images. Default: all.
+    #[arg(long)]
+    pub images: Option<usize>,
+    /// Seeds the corruption.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Test images in the picture.
+    #[arg(long, default_value_t = 10)]
+    pub columns: usize,
+    /// Output PNG. Default: RUN_DIR/denoised-KIND.png.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: Option<PathBuf>,
 }
 
 /// What every anomaly experiment takes: the training config and length, how to score, where

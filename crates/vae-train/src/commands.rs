@@ -6,14 +6,20 @@ use anyhow::Context;
 use burn::prelude::*;
 
 use crate::backend::Backend;
+use crate::classifier::{ClassifierTraining, train_classifier};
+use crate::cli::TrainClassifierArgs;
 use crate::cli::{
-    AnomalyExperimentArgs, CurvesArgs, EvaluateArgs, ExperimentArgs, ExperimentCommand,
-    InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs,
+    AnomalyExperimentArgs, ClassifierTrainingArgs, CurvesArgs, DenoiseArgs, EvaluateArgs,
+    ExperimentArgs, ExperimentCommand, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
+    SampleArgs, ScoreArgs, TraverseArgs,
 };
 use crate::config::TrainingConfig;
 use crate::data::MnistData;
+use crate::experiments::conditional::{self, ConditionalOptions, run_conditional};
 use crate::experiments::cross_dataset::{CrossDatasetOptions, run_cross_dataset};
+use crate::experiments::denoising::{self, DenoisingOptions, run_denoising};
 use crate::experiments::one_class::{self, OneClassOptions, run_one_class};
+use crate::inspect::denoise::{DenoiseOptions, denoise};
 use crate::inspect::evaluate::{EvaluateOptions, evaluate};
 use crate::inspect::pictures::{
     interpolate, manifold, posterior_means, random_indices, reconstruct, sample, traverse,
@@ -145,12 +151,65 @@ pub fn run_score(args: &ScoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The base config and sampling of an anomaly experiment from its flags.
-fn experiment_setup(args: &AnomalyExperimentArgs) -> anyhow::Result<(TrainingConfig, Sampling)> {
-    let mut base = match &args.config {
+/// The classifier's training settings from its flags.
+fn classifier_training(args: &ClassifierTrainingArgs, seed: u64) -> ClassifierTraining {
+    ClassifierTraining {
+        epochs: args.epochs,
+        train_images: args.train_images,
+        seed,
+        ..ClassifierTraining::default()
+    }
+}
+
+/// `vae train-classifier`: trains, saves and prints the test accuracy.
+pub fn run_train_classifier(args: &TrainClassifierArgs) -> anyhow::Result<()> {
+    let training = ClassifierTraining {
+        dataset: args.dataset,
+        ..classifier_training(&args.training, args.seed)
+    };
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/classifier-{}", args.dataset.id())));
+    let summary = train_classifier(
+        &training,
+        Backend::resolve(args.backend)?,
+        args.data_dir.as_deref(),
+        &out_dir,
+    )?;
+    print!("{summary}");
+    println!("wrote {}", out_dir.display());
+    Ok(())
+}
+
+/// `vae denoise`: writes the picture and prints the PSNR table.
+pub fn run_denoise(args: &DenoiseArgs) -> anyhow::Result<()> {
+    let default_out = format!("denoised-{}.png", args.noise.name());
+    let report = denoise(&DenoiseOptions {
+        run_dir: args.run.run_dir.clone(),
+        backend: Backend::resolve(args.run.backend)?,
+        data_dir: args.run.data_dir.clone(),
+        corruption: args.noise,
+        images: args.images,
+        seed: args.seed,
+        columns: args.columns,
+        out: output(&args.out, &args.run.run_dir, &default_out),
+    })?;
+    print!("{report}");
+    Ok(())
+}
+
+/// An experiment's training config: the file given, or PyTorch's examples/vae settings.
+fn base_config(path: Option<&Path>) -> anyhow::Result<TrainingConfig> {
+    Ok(match path {
         Some(path) => TrainingConfig::load(path)?,
         None => TrainingConfig::default(),
-    };
+    })
+}
+
+/// The base config and sampling of an anomaly experiment from its flags.
+fn experiment_setup(args: &AnomalyExperimentArgs) -> anyhow::Result<(TrainingConfig, Sampling)> {
+    let mut base = base_config(args.config.as_deref())?;
     let (epochs, samples) = if args.full {
         (one_class::FULL_EPOCHS, one_class::FULL_SAMPLES)
     } else {
@@ -197,6 +256,49 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
                 sampling,
                 seed: common.seed,
                 overwrite: common.overwrite,
+            })?;
+            print!("{report}");
+        }
+        ExperimentCommand::Conditional(args) => {
+            let mut base = base_config(args.config.as_deref())?;
+            base.num_epochs = args.epochs.unwrap_or(conditional::DEFAULT_EPOCHS);
+            let dataset = base.dataset;
+            let report = run_conditional(&ConditionalOptions {
+                base,
+                classifier: classifier_training(&args.classifier, 1),
+                samples_per_class: args.samples_per_class,
+                backend: Backend::resolve(args.backend)?,
+                data_dir: args.data_dir.clone(),
+                out_dir: args
+                    .out_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("runs/conditional-{}", dataset.id()))),
+                seed: args.seed,
+                overwrite: args.overwrite,
+            })?;
+            print!("{report}");
+        }
+        ExperimentCommand::Denoising(args) => {
+            let mut base = base_config(args.config.as_deref())?;
+            let epochs = if args.full {
+                denoising::FULL_EPOCHS
+            } else {
+                denoising::DEFAULT_EPOCHS
+            };
+            base.num_epochs = args.epochs.unwrap_or(epochs);
+            let dataset = base.dataset;
+            let report = run_denoising(&DenoisingOptions {
+                base,
+                corruptions: args.corruptions.clone(),
+                backend: Backend::resolve(args.backend)?,
+                data_dir: args.data_dir.clone(),
+                images: args.images,
+                out_dir: args
+                    .out_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("runs/denoising-{}", dataset.id()))),
+                seed: args.seed,
+                overwrite: args.overwrite,
             })?;
             print!("{report}");
         }

@@ -6,13 +6,15 @@
 //! - [`train`]: training and resuming ([`train::train`]), the step the `Learner` runs, the data
 //!   order, the per-epoch checkpointer, progress, interrupts and stop reasons;
 //! - [`inspect`]: pictures, plots, evaluation and anomaly scores of a trained run;
-//! - [`experiments`]: the application experiments, one command each (one-class anomaly
-//!   detection);
+//! - [`experiments`]: the application experiments, one command each (one-class and
+//!   cross-dataset anomaly detection, denoising, conditional generation);
+//! - [`classifier`]: the reference classifier those experiments judge samples with;
 //! - [`model`]: the model a config describes; [`config`], [`backend`], [`cli`], [`commands`]
 //!   (the glue between the command line and the rest).
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod classifier;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -33,7 +33,9 @@ fn main() -> ExitCode {
         }),
         Command::Evaluate(args) => commands::run_evaluate(&args),
         Command::Score(args) => commands::run_score(&args),
+        Command::Denoise(args) => commands::run_denoise(&args),
         Command::Experiment(args) => commands::run_experiment(&args),
+        Command::TrainClassifier(args) => commands::run_train_classifier(&args),
         Command::LatentPlot(args) => {
             commands::run_latent_plot(&args).map(|paths| paths.into_iter().for_each(wrote))
         }

@@ -39,10 +39,20 @@ fn print_config_writes_a_complete_config_equal_to_the_pytorch_parity_file() {
 
 #[test]
 fn every_config_in_configs_loads_and_builds() {
-    let dir = repo_file("configs");
+    let mut folders = vec![PathBuf::from(repo_file("configs"))];
+    let mut files = Vec::new();
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
     let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in files {
         let config = vae_train::config::TrainingConfig::load(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let vae = config
@@ -57,7 +67,10 @@ fn every_config_in_configs_loads_and_builds() {
         assert_eq!(config.model.input_dim, 784, "{}", path.display());
         count += 1;
     }
-    assert!(count >= 3, "expected at least three configs, found {count}");
+    assert!(
+        count >= 18,
+        "expected the 18 configs (4 in configs/collapse), found {count}"
+    );
 }
 
 #[test]
@@ -161,7 +174,7 @@ fn bad_configs_name_the_problem() {
     // Each field rule is unit-tested in `config.rs`; here, that the binary reports a
     // representative few (text edits of the smoke config) and the command-line paths.
     let good = std::fs::read_to_string(repo_file("configs/smoke.json")).unwrap();
-    let edits: [(&str, &str, &str); 13] = [
+    let edits: [(&str, &str, &str); 14] = [
         ("{", "{ not json", "not valid JSON"),
         ("\"latent_dim\": 4,", "", "missing field `latent_dim`"),
         (
@@ -210,6 +223,11 @@ fn bad_configs_name_the_problem() {
             "\"seed\": 1",
             "\"seed\": 1, \"keep_checkpoints\": 0",
             "`keep_checkpoints` is 0",
+        ),
+        (
+            "\"seed\": 1",
+            "\"seed\": 1, \"denoising\": {\"kind\": \"gaussian\", \"sigma\": 0}",
+            "the Gaussian noise's `sigma` is 0",
         ),
     ];
     for (from, to, expected) in edits {

@@ -309,6 +309,191 @@ fn the_one_class_experiment_trains_one_model_per_class_and_reuses_finished_runs(
 }
 
 #[test]
+fn the_denoising_experiment_raises_psnr_and_draws_noisy_denoised_and_clean_rows() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("denoising");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
+    let data = mnist_dir();
+    let stdout = succeed(&[
+        "experiment",
+        "denoising",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--images",
+        "300",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
+    assert!(stdout.contains(&table), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["test_images"], 300);
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, kind) in rows.iter().zip(["gaussian", "salt-and-pepper"]) {
+        let figure = |key: &str| row[key].as_f64().unwrap();
+        // About 9 dB for σ = 0.5 and 10 dB for 20 % salt and pepper.
+        assert!((8.0..11.5).contains(&figure("noisy")), "{table}");
+        // Even two epochs on 512 images denoise: the outputs are nearer the clean images.
+        assert!(
+            figure("denoising_trained") > figure("noisy") + 0.5,
+            "{table}"
+        );
+        assert!(figure("clean_trained") > figure("noisy"), "{table}");
+        let picture_path = out_dir.join(format!("denoising-{kind}.png"));
+        let (width, height, spread) = picture(&picture_path);
+        assert_eq!((width, height), (10 * TILE + 2, 4 * TILE + 2));
+        assert!(spread > 10.0);
+        // Each model's config says what it trained on.
+        let trained: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out_dir.join(kind).join("config.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(trained["denoising"]["kind"], kind);
+    }
+    let clean: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("clean/config.json")).unwrap())
+            .unwrap();
+    assert!(clean["denoising"].is_null());
+
+    // `vae denoise` on the salt-and-pepper model gives the experiment's figures (same seed,
+    // same images, same corruption draws).
+    let denoised = out.path().join("denoised.png");
+    let report = succeed(&[
+        "denoise",
+        "--run-dir",
+        out_dir.join("salt-and-pepper").to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--noise",
+        "salt-and-pepper:0.2",
+        "--images",
+        "300",
+        "--columns",
+        "6",
+        "--out",
+        denoised.to_str().unwrap(),
+    ]);
+    let expected = format!(
+        "| denoised | {:.2} |",
+        rows[1]["denoising_trained"].as_f64().unwrap()
+    );
+    assert!(report.contains(&expected), "{report}\n{table}");
+    assert_eq!(picture(&denoised).0, 6 * TILE + 2);
+    assert_eq!(picture(&denoised).1, 3 * TILE + 2);
+
+    let stderr = fail(&[
+        "experiment",
+        "denoising",
+        "--corruptions",
+        "gaussian:0.5,gaussian:0.3",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("one kind twice"), "{stderr}");
+    let stderr = fail(&[
+        "denoise",
+        "--run-dir",
+        out_dir.join("clean").to_str().unwrap(),
+        "--noise",
+        "salt-and-pepper:1.5",
+    ]);
+    assert!(stderr.contains("must be in (0, 1]"), "{stderr}");
+}
+
+#[test]
+fn the_conditional_experiment_judges_each_class_with_the_reference_classifier() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("conditional");
+    // The smoke network on 5,000 images: enough for its samples to be told apart.
+    let smoke = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json"),
+    )
+    .unwrap()
+    .replace("\"train_images\": 512", "\"train_images\": 5000");
+    let config = out.path().join("cvae.json");
+    std::fs::write(&config, smoke).unwrap();
+    let data = mnist_dir();
+    let args = [
+        "experiment",
+        "conditional",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--epochs",
+        "5",
+        "--classifier-epochs",
+        "1",
+        "--classifier-train-images",
+        "3000",
+        "--samples-per-class",
+        "50",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ];
+    let stdout = succeed(&args);
+    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
+    assert!(stdout.contains(&table), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    // One epoch on 3,000 images: about 80 % on the real test set.
+    assert!(
+        json["classifier_test_accuracy"].as_f64().unwrap() > 0.7,
+        "{table}"
+    );
+    let classes = json["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 10);
+    let accuracies: Vec<f64> = classes
+        .iter()
+        .map(|c| c["accuracy"].as_f64().unwrap())
+        .collect();
+    let mean = json["mean"].as_f64().unwrap();
+    assert!((mean - accuracies.iter().sum::<f64>() / 10.0).abs() < 1e-12);
+    // The samples follow their labels well above chance (10 %).
+    assert!(mean > 0.2, "{table}");
+    let (width, height, _) = picture(&out_dir.join("samples.png"));
+    assert_eq!((width, height), (10 * TILE + 2, 10 * TILE + 2));
+    let cvae: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("cvae/config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cvae["condition"], "label");
+    // Run again: the classifier and the conditional VAE are reused; the samples are the same.
+    let again = succeed(&args);
+    assert!(again.contains("reusing the classifier"), "{again}");
+    assert!(again.contains("reusing the finished run"), "{again}");
+    let rerun: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(rerun["classes"], json["classes"]);
+
+    let stderr = fail(&[
+        "experiment",
+        "conditional",
+        "--samples-per-class",
+        "0",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("--samples-per-class is 0"), "{stderr}");
+    let stderr = fail(&[
+        "train-classifier",
+        "--classifier-epochs",
+        "0",
+        "--out-dir",
+        out.path().join("none").to_str().unwrap(),
+    ]);
+    assert!(stderr.contains("at least 1"), "{stderr}");
+}
+
+#[test]
 fn the_cross_dataset_experiment_scores_both_test_sets() {
     // Fashion-MNIST comes from Debian's dataset-fashion-mnist (CI installs it).
     let fashion = vae_train::data::DatasetKind::FashionMnist.data_dir(None);

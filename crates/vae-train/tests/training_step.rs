@@ -52,6 +52,7 @@ fn the_step_guard_withholds_a_non_finite_update() {
         &model,
         VaeBatch {
             images: poisoned,
+            targets: None,
             condition: None,
         },
     );
@@ -71,6 +72,7 @@ fn the_step_guard_withholds_a_non_finite_update() {
         &model,
         VaeBatch {
             images,
+            targets: None,
             condition: None,
         },
     );
@@ -94,13 +96,19 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
     // Initialize the (lazy) weights now, so that both runs draw the same noise.
     let _ = model.model.reconstruct(images.clone(), None).into_data();
-    let run = |host: bool, free_bits: f64| {
+    // Targets other than the inputs, as a denoising run has.
+    let targets = Tensor::<2>::random([6, 784], Distribution::Default, &device);
+    let run = |host: bool, free_bits: f64, denoising: bool| {
         let model = model
             .clone()
             .with_host_reconstruction(host)
             .with_objective(ObjectiveConfig::new().with_free_bits(free_bits));
         device.seed(11);
-        let output = model.step_objective(images.clone(), None);
+        let output = model.step_objective(VaeBatch {
+            images: images.clone(),
+            targets: denoising.then(|| targets.clone()),
+            condition: None,
+        });
         let (terms, surrogate) = (output.terms, output.objective);
         let grads = GradientsParams::from_grads(surrogate.backward(), &model);
         let weight = |id| {
@@ -125,7 +133,7 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     };
     let mut first_weights = Vec::new();
     for free_bits in [0.0, 0.5] {
-        let (tensor, host) = (run(false, free_bits), run(true, free_bits));
+        let (tensor, host) = (run(false, free_bits, false), run(true, free_bits, false));
         close(&tensor.0, &host.0, "loss per image");
         close(&tensor.1, &host.1, "first encoder weight gradient");
         close(&tensor.2, &host.2, "decoder output weight gradient");
@@ -134,4 +142,13 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     }
     // The floor changes the encoder's gradient (its KL part), not the reported loss.
     assert_ne!(first_weights[0], first_weights[1]);
+    // With targets, both paths score the targets, not the inputs.
+    let (tensor, host) = (run(false, 0.0, true), run(true, 0.0, true));
+    close(&tensor.0, &host.0, "denoising loss per image");
+    close(
+        &tensor.2,
+        &host.2,
+        "denoising decoder output weight gradient",
+    );
+    assert_ne!(tensor.0, run(false, 0.0, false).0);
 }

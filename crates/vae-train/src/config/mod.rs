@@ -10,6 +10,7 @@ use std::path::Path;
 use burn::optim::AdamConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vae_model::applications::Corruption;
 use vae_model::likelihood::{GaussianConfig, LearnedSigma};
 use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
 
@@ -99,6 +100,12 @@ pub struct TrainingConfig {
     /// class); `[3]` is the one-class protocol of anomaly detection. Optional in the file.
     #[serde(default)]
     pub train_classes: Option<Vec<u8>>,
+    /// Train a denoising VAE (Im et al. 2017): each training and validation batch is corrupted
+    /// anew, e.g. `{"kind": "gaussian", "sigma": 0.5}` or `{"kind": "salt-and-pepper",
+    /// "fraction": 0.2}`, and scored against the clean images (after any binarization).
+    /// `null`, the default: the images as they are. Optional in the file.
+    #[serde(default)]
+    pub denoising: Option<Corruption>,
 }
 
 /// Checkpoints kept by default: the last epoch and two before it, so that resume can pass
@@ -312,6 +319,7 @@ impl Default for TrainingConfig {
             decoder_output_bias: DecoderBiasChoice::Default,
             keep_checkpoints: default_kept_checkpoints(),
             train_classes: None,
+            denoising: None,
         }
     }
 }
@@ -382,6 +390,14 @@ impl TrainingConfig {
             .and_then(|classes| classes_problem("`train_classes`", classes))
         {
             return Err(InvalidConfig::new("train_classes", problem));
+        }
+        if let Some(corruption) = self.denoising
+            && let Err(e) = corruption.validate()
+        {
+            return Err(InvalidConfig::new(
+                "denoising",
+                format!("`denoising`: {e}, or set `denoising` to null to train on clean images"),
+            ));
         }
         if self.keep_checkpoints == Some(0) {
             return Err(InvalidConfig::new(
@@ -674,7 +690,7 @@ mod tests {
     }
 
     #[test]
-    fn kept_checkpoints_and_training_classes_name_the_field_and_the_fix() {
+    fn kept_checkpoints_training_classes_and_denoising_name_the_field_and_the_fix() {
         let with = |key: &str, value: Value| {
             let mut config = json();
             config[key] = value;
@@ -683,9 +699,20 @@ mod tests {
         let mut old = json();
         old.as_object_mut().unwrap().remove("keep_checkpoints");
         old.as_object_mut().unwrap().remove("train_classes");
+        old.as_object_mut().unwrap().remove("denoising");
         let config = TrainingConfig::from_json(&old.to_string()).unwrap();
         assert_eq!(config.keep_checkpoints, Some(DEFAULT_KEPT_CHECKPOINTS));
         assert_eq!(config.train_classes, None);
+        assert_eq!(config.denoising, None);
+        assert_eq!(
+            with(
+                "denoising",
+                serde_json::json!({"kind": "salt-and-pepper", "fraction": 0.2})
+            )
+            .unwrap()
+            .denoising,
+            Some(Corruption::SaltAndPepper { fraction: 0.2 })
+        );
         assert_eq!(
             with("keep_checkpoints", Value::Null)
                 .unwrap()
@@ -710,6 +737,16 @@ mod tests {
                 "train_classes",
                 serde_json::json!([2, 5, 2]),
                 "lists 2 twice",
+            ),
+            (
+                "denoising",
+                serde_json::json!({"kind": "gaussian", "sigma": -0.5}),
+                "must be a finite number > 0",
+            ),
+            (
+                "denoising",
+                serde_json::json!({"kind": "salt-and-pepper", "fraction": 1.2}),
+                "must be in (0, 1]",
             ),
         ];
         for (key, value, expected) in cases {

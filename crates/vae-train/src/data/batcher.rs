@@ -1,10 +1,11 @@
 //! Turns MNIST items into a [`VaeBatch`] of flattened images in `[0, 1]` on the device (or,
 //! with dynamic binarization, binary images drawn anew), with their one-hot labels when the
-//! model is conditional.
+//! model is conditional; for a denoising run, corrupted images with the clean ones as targets.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use vae_model::applications::Corruption;
 use vae_model::train::VaeBatch;
 
 use crate::data::MnistImage;
@@ -18,6 +19,9 @@ pub struct MnistBatcher {
     /// Draw each pixel as Bernoulli(intensity) at every use, from the device's random stream
     /// (dynamic binarization).
     pub dynamic_binarization: bool,
+    /// Corrupt each batch anew, from the device's random stream, and score the clean images
+    /// (a denoising VAE).
+    pub corruption: Option<Corruption>,
 }
 
 impl MnistBatcher {
@@ -26,7 +30,15 @@ impl MnistBatcher {
         Self {
             condition_classes: (condition_dim > 0).then_some(condition_dim),
             dynamic_binarization: false,
+            corruption: None,
         }
+    }
+
+    /// Corrupts every batch anew and keeps the clean images as its targets (see
+    /// [`MnistBatcher::corruption`]).
+    pub fn with_corruption(mut self, corruption: Option<Corruption>) -> Self {
+        self.corruption = corruption;
+        self
     }
 
     /// Binarizes every batch anew (see [`MnistBatcher::dynamic_binarization`]).
@@ -74,14 +86,21 @@ impl Batcher<MnistImage, VaeBatch> for MnistBatcher {
             let labels: Vec<u8> = items.iter().map(|item| item.label).collect();
             one_hot(&labels, classes, device)
         });
-        let images = Self::images(items.iter().map(|item| &item.pixels[..]), device);
-        VaeBatch {
-            images: if self.dynamic_binarization {
-                Self::binarize(images)
-            } else {
-                images
+        let mut images = Self::images(items.iter().map(|item| &item.pixels[..]), device);
+        if self.dynamic_binarization {
+            images = Self::binarize(images);
+        }
+        match self.corruption {
+            None => VaeBatch {
+                images,
+                targets: None,
+                condition,
             },
-            condition,
+            Some(corruption) => VaeBatch {
+                images: corruption.apply(images.clone()),
+                targets: Some(images),
+                condition,
+            },
         }
     }
 }
@@ -109,6 +128,33 @@ mod tests {
         assert_eq!(row_mean(1), 1.0);
         // Standard error sqrt(0.21 / 20000) = 0.0032: within 0.02 is over 6 of them.
         assert!((row_mean(2) - 0.3).abs() < 0.02, "{}", row_mean(2));
+    }
+
+    #[test]
+    fn a_denoising_batch_holds_corrupted_inputs_and_clean_targets() {
+        let device = Device::flex();
+        device.seed(5);
+        let items: Vec<MnistImage> = (0..4u8)
+            .map(|label| MnistImage {
+                pixels: [128; 784],
+                label,
+            })
+            .collect();
+        let batcher = MnistBatcher::new(10)
+            .with_corruption(Some(Corruption::SaltAndPepper { fraction: 0.5 }));
+        let batch = batcher.batch(items.clone(), &device);
+        let clean = MnistBatcher::new(10).batch(items, &device);
+        let targets = batch.targets.expect("a denoising batch has targets");
+        assert_eq!(targets.into_data(), clean.images.clone().into_data());
+        let inputs = batch.images.into_data().try_to_vec::<f32>().unwrap();
+        let changed = inputs.iter().filter(|&&v| v == 0.0 || v == 1.0).count();
+        // Half of 3,136 pixels: 1,568 expected, sd 28.
+        assert!((1400..1740).contains(&changed), "{changed}");
+        assert_eq!(
+            batch.condition.unwrap().into_data(),
+            clean.condition.unwrap().into_data()
+        );
+        assert!(clean.targets.is_none());
     }
 
     #[test]

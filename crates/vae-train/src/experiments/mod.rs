@@ -1,8 +1,10 @@
 //! The application experiments, each one command that trains what it needs, measures, and
-//! prints a Markdown table: the one-class anomaly-detection protocol and its cross-dataset
-//! case.
+//! prints a Markdown table: the one-class anomaly-detection protocol, its cross-dataset case,
+//! denoising, and conditional generation judged by a reference classifier.
 
+pub mod conditional;
 pub mod cross_dataset;
+pub mod denoising;
 pub mod one_class;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +40,9 @@ pub enum ExperimentError {
     /// Scoring or a figure failed.
     #[error(transparent)]
     Inspect(#[from] InspectError),
+    /// The reference classifier could not be trained or opened.
+    #[error("reference classifier: {0}")]
+    Classifier(#[from] crate::classifier::ClassifierError),
     /// The results cannot be written.
     #[error("cannot write {}: {source}. Check that the folder is writable", path.display())]
     Write {

@@ -1,5 +1,6 @@
 //! Looking at a trained run: pictures, plots, the test-set evaluation and anomaly scores.
 
+pub mod denoise;
 pub mod evaluate;
 pub mod images;
 pub mod pictures;

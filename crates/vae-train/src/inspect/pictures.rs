@@ -23,7 +23,7 @@ pub struct Grid {
 }
 
 impl Grid {
-    fn from_tensor(tensor: Tensor<2>, columns: usize) -> Result<Self, InspectError> {
+    pub(crate) fn from_tensor(tensor: Tensor<2>, columns: usize) -> Result<Self, InspectError> {
         Ok(Self {
             pixels: read_back(tensor)?,
             columns,

@@ -280,7 +280,8 @@ fn fit(
         .with_host_reconstruction(backend == Backend::Flex);
 
     let train_batcher = MnistBatcher::new(config.condition.dim())
-        .with_dynamic_binarization(config.data_treatment.is_dynamic());
+        .with_dynamic_binarization(config.data_treatment.is_dynamic())
+        .with_corruption(config.denoising);
     let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(config.batch_size)
         .shuffle(config.seed)
@@ -293,7 +294,9 @@ fn fit(
         config.seed,
         done,
     ));
-    let loader_valid = DataLoaderBuilder::new(MnistBatcher::new(config.condition.dim()))
+    // A denoising run validates on its objective too: corrupted test images, clean targets.
+    let valid_batcher = MnistBatcher::new(config.condition.dim()).with_corruption(config.denoising);
+    let loader_valid = DataLoaderBuilder::new(valid_batcher)
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
         .set_device(device.clone())

@@ -128,25 +128,32 @@ where
             .map_or(target, |warmup| warmup.beta(target, self.steps()))
     }
 
-    /// The batch under the objective at the current KL weight ([`Vae::objective`]). With the
-    /// host reconstruction (one-sample objectives, Bernoulli likelihood), the scalar to
+    /// The batch under the objective at the current KL weight
+    /// ([`Vae::objective_with_targets`]: its images encoded, its targets, or else its images,
+    /// scored). With the host reconstruction (one-sample objectives, Bernoulli likelihood), the scalar to
     /// differentiate is a surrogate whose gradient with respect to the logits is the analytic
     /// one (`sigmoid(logits) - x`), and whose value is not the loss.
-    pub fn step_objective(
-        &self,
-        images: Tensor<2>,
-        condition: Option<Tensor<2>>,
-    ) -> ObjectiveOutput {
+    pub fn step_objective(&self, batch: VaeBatch) -> ObjectiveOutput {
         let beta = self.beta_now();
+        let VaeBatch {
+            images,
+            targets,
+            condition,
+        } = batch;
+        let targets = targets.unwrap_or_else(|| images.clone());
         if !(self.host_reconstruction
             && self.model.likelihood.is_bernoulli()
             && self.objective.samples == 1)
         {
-            return self
-                .model
-                .objective(images, condition, &self.objective, beta);
+            return self.model.objective_with_targets(
+                images,
+                targets,
+                condition,
+                &self.objective,
+                beta,
+            );
         }
-        let forward = self.model.forward(images.clone(), condition);
+        let forward = self.model.forward(images, condition);
         let device = forward.params.device();
         let [batch, width] = forward.params.dims();
         let host = |t: Tensor<2>| {
@@ -156,7 +163,7 @@ where
         };
         let (per_image, grad) = vae_model::host_bce::bernoulli_nll_and_grad(
             &host(forward.params.clone()),
-            &host(images),
+            &host(targets),
             width,
         );
         let reconstruction = Tensor::<1>::from_data(TensorData::new(per_image, [batch]), &device);
@@ -185,7 +192,7 @@ where
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch) -> TrainOutput<VaeStepOutput> {
-        let output = self.step_objective(batch.images, batch.condition);
+        let output = self.step_objective(batch);
         self.steps.fetch_add(1, Ordering::SeqCst);
         if let Some(guard) = &self.guard {
             // One scalar read per step (the metrics read the loss anyway); a second when the
@@ -223,9 +230,16 @@ where
     type Output = VaeStepOutput;
 
     fn step(&self, batch: VaeBatch) -> VaeStepOutput {
-        let target = self.model.beta();
+        let beta = self.model.beta();
+        let targets = batch.targets.unwrap_or_else(|| batch.images.clone());
         self.model
-            .objective(batch.images, batch.condition, &self.objective, target)
+            .objective_with_targets(
+                batch.images,
+                targets,
+                batch.condition,
+                &self.objective,
+                beta,
+            )
             .into()
     }
 }
