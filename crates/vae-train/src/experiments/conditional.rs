@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::backend::Backend;
 use crate::classifier::{ClassifierTraining, TrainedClassifier, predictions, train_classifier};
 use crate::config::{ConditionChoice, TrainingConfig};
-use crate::experiments::{ExperimentError, train_or_reuse, write_results};
+use crate::experiments::{ExperimentError, create_out_dir, train_or_reuse, write_results};
 use crate::inspect::InspectError;
 use crate::inspect::pictures::sample;
 
@@ -107,10 +107,7 @@ pub fn run_conditional(options: &ConditionalOptions) -> Result<ConditionalReport
     training.dataset = config.dataset;
     let start = Instant::now();
     let device = options.backend.device().map_err(InspectError::from)?;
-    std::fs::create_dir_all(&options.out_dir).map_err(|source| ExperimentError::Write {
-        path: options.out_dir.clone(),
-        source,
-    })?;
+    create_out_dir(&options.out_dir)?;
     let reference = classifier_for(&training, options, &device)?;
     print!("conditional VAE: ");
     let (run, _) = train_or_reuse(

@@ -12,7 +12,7 @@ use vae_model::applications::{AnomalyScore, auroc};
 use crate::backend::Backend;
 use crate::config::TrainingConfig;
 use crate::data::{DatasetKind, Split};
-use crate::experiments::{ExperimentError, train_or_reuse, write_results};
+use crate::experiments::{ExperimentError, create_out_dir, train_or_reuse, write_results};
 use crate::inspect::InspectError;
 use crate::inspect::sampling::Sampling;
 use crate::inspect::score::score_images;
@@ -78,10 +78,7 @@ pub fn run_cross_dataset(
     let treatment = config.data_treatment;
     let normal = treatment.test_set(options.normal.load(Split::Test, None)?);
     let anomalies = treatment.test_set(options.anomalies.load(Split::Test, None)?);
-    std::fs::create_dir_all(&options.out_dir).map_err(|source| ExperimentError::Write {
-        path: options.out_dir.clone(),
-        source,
-    })?;
+    create_out_dir(&options.out_dir)?;
     let (run, _) = train_or_reuse(
         &config,
         options.backend,

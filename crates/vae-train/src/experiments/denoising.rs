@@ -11,7 +11,7 @@ use vae_model::applications::Corruption;
 
 use crate::backend::Backend;
 use crate::config::TrainingConfig;
-use crate::experiments::{ExperimentError, train_or_reuse, write_results};
+use crate::experiments::{ExperimentError, create_out_dir, train_or_reuse, write_results};
 use crate::inspect::InspectError;
 use crate::inspect::denoise::{denoising_picture, denoising_psnr};
 
@@ -116,10 +116,7 @@ pub fn run_denoising(options: &DenoisingOptions) -> Result<DenoisingReport, Expe
     }
     let start = Instant::now();
     let device = options.backend.device().map_err(InspectError::from)?;
-    std::fs::create_dir_all(&options.out_dir).map_err(|source| ExperimentError::Write {
-        path: options.out_dir.clone(),
-        source,
-    })?;
+    create_out_dir(&options.out_dir)?;
     let mut runs = Vec::new();
     for (name, config) in &configs {
         print!("{name}: ");

@@ -85,6 +85,14 @@ pub(crate) fn train_or_reuse(
     Ok((TrainedRun::open(run_dir, device)?, true))
 }
 
+/// Creates an experiment's output folder (and its parents).
+pub(crate) fn create_out_dir(out_dir: &Path) -> Result<(), ExperimentError> {
+    std::fs::create_dir_all(out_dir).map_err(|source| ExperimentError::Write {
+        path: out_dir.to_owned(),
+        source,
+    })
+}
+
 /// Writes `results.md` (the report as printed) and `results.json` into `out_dir`.
 pub(crate) fn write_results<R: Serialize + std::fmt::Display>(
     out_dir: &Path,

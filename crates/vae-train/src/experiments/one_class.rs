@@ -13,7 +13,7 @@ use vae_model::applications::{AnomalyScore, auroc};
 use crate::backend::Backend;
 use crate::config::{TrainingConfig, classes_problem};
 use crate::data::{DatasetKind, Split};
-use crate::experiments::{ExperimentError, train_or_reuse, write_results};
+use crate::experiments::{ExperimentError, create_out_dir, train_or_reuse, write_results};
 use crate::inspect::InspectError;
 use crate::inspect::sampling::Sampling;
 use crate::inspect::score::score_images;
@@ -126,10 +126,7 @@ pub fn run_one_class(options: &OneClassOptions) -> Result<OneClassReport, Experi
             .dataset
             .load(Split::Test, options.data_dir.as_deref())?,
     );
-    std::fs::create_dir_all(&options.out_dir).map_err(|source| ExperimentError::Write {
-        path: options.out_dir.clone(),
-        source,
-    })?;
+    create_out_dir(&options.out_dir)?;
 
     let mut classes = Vec::new();
     for (&class, config) in options.classes.iter().zip(configs) {

@@ -73,8 +73,7 @@ pub struct DenoiseReport {
     pub seconds: f64,
 }
 
-/// The mean over `clean`'s rows of each row's PSNR against the same row of `image`
-/// (`[batch, 784]` each, read back once).
+/// Each row's PSNR against the same row of `clean` (`[batch, 784]` each, read back once).
 fn row_psnrs(image: Tensor<2>, clean: Tensor<2>) -> Result<Vec<f64>, InspectError> {
     let image = read_back(image)?;
     let clean = read_back(clean)?;
