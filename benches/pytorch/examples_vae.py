@@ -7,6 +7,12 @@ decoder, BCE summed over pixels + analytic KL, loss summed over the batch, Adam(
 batch 128, shuffled training set, test loss with one posterior sample, seed 1.
 The only change: MNIST is read from the IDX files (no torchvision download).
 
+With --save-state-dict FILE.pt the trained weights are saved for `vae import`; with
+--iw-samples K the script then evaluates them on the test set as `vae evaluate` does: the
+negative ELBO with one posterior sample per image and the importance-weighted estimate of
+-log p(x) with K samples (Burda et al. 2016), each with its standard error over images;
+--scores-csv FILE writes both per image.
+
 Set-up: `pip install torch numpy`. Run:
 
     python3 benches/pytorch/examples_vae.py --data-dir ../shared/datasets/mnist --epochs 10
@@ -73,6 +79,47 @@ def loss_function(recon_x, x, mu, logvar):
     return bce + kld
 
 
+def mean_and_stderr(values):
+    return values.mean().item(), (values.std(unbiased=True) / len(values) ** 0.5).item()
+
+
+def evaluate(model, test, samples, scores_csv, batch=50):
+    """Per test image: -ELBO with one posterior sample and the IW estimate of -log p(x)."""
+    start = time.perf_counter()
+    log_2pi = torch.log(torch.tensor(2 * torch.pi))
+    neg_elbo, iw_nll = [], []
+    model.eval()
+    with torch.no_grad():
+        for x in test.split(batch):
+            mu, logvar = model.encode(x)
+            std = torch.exp(0.5 * logvar)
+            z = mu + torch.randn_like(std) * std
+            logits = model.fc4(F.relu(model.fc3(z)))
+            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+            neg_elbo.append(rec + kl)
+            eps = torch.randn(x.shape[0], samples, mu.shape[1])
+            z = mu.unsqueeze(1) + eps * std.unsqueeze(1)
+            logits = model.fc4(F.relu(model.fc3(z)))
+            log_px_z = -F.binary_cross_entropy_with_logits(
+                logits, x.unsqueeze(1).expand_as(logits), reduction="none").sum(2)
+            log_pz = -0.5 * (z.pow(2) + log_2pi).sum(2)
+            log_qz = -0.5 * (eps.pow(2) + log_2pi + logvar.unsqueeze(1)).sum(2)
+            log_w = log_px_z + log_pz - log_qz
+            iw_nll.append(-(torch.logsumexp(log_w, dim=1) - torch.log(torch.tensor(float(samples)))))
+    neg_elbo, iw_nll = torch.cat(neg_elbo), torch.cat(iw_nll)
+    elbo_mean, elbo_se = mean_and_stderr(neg_elbo)
+    iw_mean, iw_se = mean_and_stderr(iw_nll)
+    print(f"negative ELBO (1 sample): {elbo_mean:.2f} +- {elbo_se:.2f}")
+    print(f"IW -log p(x) (K = {samples}): {iw_mean:.2f} +- {iw_se:.2f}")
+    print(f"evaluation seconds: {time.perf_counter() - start:.1f}")
+    if scores_csv:
+        with open(scores_csv, "w") as f:
+            f.write("index,negative_elbo,negative_iw_bound\n")
+            for i, (a, b) in enumerate(zip(neg_elbo.tolist(), iw_nll.tolist())):
+                f.write(f"{i},{a:.6f},{b:.6f}\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data-dir", required=True)
@@ -80,6 +127,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--save-state-dict", metavar="FILE.pt")
+    parser.add_argument("--iw-samples", type=int, default=0)
+    parser.add_argument("--scores-csv", metavar="FILE.csv")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -111,6 +161,10 @@ def main():
                 test_loss += loss_function(recon, data, mu, logvar).item()
         seconds = time.perf_counter() - start
         print(f"{epoch},{train_loss / len(train):.4f},{test_loss / len(test):.4f},{seconds:.2f}", flush=True)
+    if args.save_state_dict:
+        torch.save(model.state_dict(), args.save_state_dict)
+    if args.iw_samples > 0:
+        evaluate(model, test, args.iw_samples, args.scores_csv)
 
 
 if __name__ == "__main__":

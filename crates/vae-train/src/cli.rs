@@ -47,6 +47,53 @@ pub enum Command {
     LatentPlot(LatentPlotArgs),
     /// Line plot of train/valid loss, reconstruction and KL per epoch from metrics.csv.
     Curves(CurvesArgs),
+    /// Write a run's weights as safetensors (Burn's names, or PyTorch examples/vae's).
+    Export(ExportArgs),
+    /// Make a run folder from PyTorch weights (.pt/.pth state_dict) or a safetensors file.
+    Import(ImportArgs),
+}
+
+/// Arguments of `vae export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Run folder written by `vae train` or `vae import`.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// Output file.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+    /// Write the names and [out, in] layout of PyTorch's examples/vae VAE class (fc1, fc21,
+    /// fc22, fc3, fc4), so that `VAE().load_state_dict(safetensors.torch.load_file(FILE))`
+    /// works. Only for the unconditional MLP with one hidden layer on each side.
+    #[arg(long)]
+    pub pytorch_names: bool,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+}
+
+/// Arguments of `vae import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Weights: a PyTorch state_dict saved with torch.save (.pt, .pth) or a .safetensors
+    /// file, with Burn's parameter names or PyTorch examples/vae's (fc1, ..., fc4).
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    /// Training config describing the model the weights belong to (`vae print-config`).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Run folder to create (config.json, model.bpk, import.json).
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: PathBuf,
+    /// Delete the contents of a non-empty --run-dir first (only once the weights have loaded).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
 }
 
 /// Arguments of `vae latent-plot`.

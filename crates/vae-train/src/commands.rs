@@ -10,8 +10,8 @@ use crate::classifier::{ClassifierTraining, train_classifier};
 use crate::cli::TrainClassifierArgs;
 use crate::cli::{
     AnomalyExperimentArgs, ClassifierTrainingArgs, CurvesArgs, DenoiseArgs, EvaluateArgs,
-    ExperimentArgs, ExperimentCommand, InterpolateArgs, LatentPlotArgs, ReconstructArgs, RunArgs,
-    SampleArgs, ScoreArgs, TraverseArgs,
+    ExperimentArgs, ExperimentCommand, ExportArgs, ImportArgs, InterpolateArgs, LatentPlotArgs,
+    ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs,
 };
 use crate::config::TrainingConfig;
 use crate::data::MnistData;
@@ -27,6 +27,7 @@ use crate::inspect::pictures::{
 use crate::inspect::plots::{draw_curves, draw_scatter, project};
 use crate::inspect::sampling::Sampling;
 use crate::inspect::score::{ScoreOptions, score};
+use crate::interop::{ExportOptions, ImportOptions, Naming, export_run, import_weights};
 use crate::run::RunDir;
 use crate::run::metrics_csv;
 use crate::run::trained_run::TrainedRun;
@@ -337,4 +338,46 @@ pub fn run_curves(args: &CurvesArgs) -> anyhow::Result<PathBuf> {
     let path = output(&args.out, &args.run_dir, "curves.png");
     draw_curves(&rows, &path)?;
     Ok(path)
+}
+
+/// `vae export`.
+pub fn run_export(args: &ExportArgs) -> anyhow::Result<()> {
+    let device = Backend::resolve(args.backend)?.device()?;
+    let naming = if args.pytorch_names {
+        Naming::PytorchExamplesVae
+    } else {
+        Naming::Burn
+    };
+    let options = ExportOptions {
+        naming,
+        overwrite: args.overwrite,
+    };
+    let tensors = export_run(&args.run_dir, &args.out, options, &device)?;
+    println!(
+        "wrote {} ({tensors} tensors, {naming} names)",
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `vae import`.
+pub fn run_import(args: &ImportArgs) -> anyhow::Result<()> {
+    let device = Backend::resolve(args.backend)?.device()?;
+    let options = ImportOptions {
+        overwrite: args.overwrite,
+    };
+    let report = import_weights(&args.from, &args.config, &args.run_dir, options, &device)?;
+    println!(
+        "imported {} tensors ({} names, {} layout) from {} into {}",
+        report.tensors,
+        report.naming,
+        if report.pytorch_layout {
+            "PyTorch [out, in]"
+        } else {
+            "Burn [in, out]"
+        },
+        args.from.display(),
+        args.run_dir.display()
+    );
+    Ok(())
 }

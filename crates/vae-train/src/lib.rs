@@ -9,6 +9,7 @@
 //! - [`experiments`]: the application experiments, one command each (one-class and
 //!   cross-dataset anomaly detection, denoising, conditional generation);
 //! - [`classifier`]: the reference classifier those experiments judge samples with;
+//! - [`interop`]: weights in and out (safetensors, PyTorch state_dicts) through burn-store;
 //! - [`model`]: the model a config describes; [`config`], [`backend`], [`cli`], [`commands`]
 //!   (the glue between the command line and the rest).
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod experiments;
 pub mod inspect;
+pub mod interop;
 pub mod model;
 pub mod run;
 pub mod train;

@@ -40,6 +40,8 @@ fn main() -> ExitCode {
             commands::run_latent_plot(&args).map(|paths| paths.into_iter().for_each(wrote))
         }
         Command::Curves(args) => commands::run_curves(&args).map(wrote),
+        Command::Export(args) => commands::run_export(&args),
+        Command::Import(args) => commands::run_import(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,233 @@
+//! `vae import`: a run folder from a safetensors file or a PyTorch `state_dict`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::store::{
+    ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+};
+use burn::tensor::DType;
+
+use super::WeightsError;
+use super::names::{Naming, file_shape};
+use crate::config::TrainingConfig;
+use crate::model::{CliVae, build_model};
+use crate::run::RunDir;
+use crate::run::checkpoints::save_atomically;
+
+/// The most problems a mismatch error lists one by one.
+const LISTED_PROBLEMS: usize = 12;
+
+/// How to write the run folder.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportOptions {
+    /// Delete an existing run folder's contents first.
+    pub overwrite: bool,
+}
+
+/// What an import read.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    /// The names the file uses.
+    pub naming: Naming,
+    /// Whether its linear weights were `[out, in]` (PyTorch's layout).
+    pub pytorch_layout: bool,
+    /// Tensors loaded.
+    pub tensors: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Safetensors,
+    Pytorch,
+}
+
+impl Format {
+    fn of(path: &Path) -> Result<Self, WeightsError> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("safetensors") => Ok(Self::Safetensors),
+            Some("pt" | "pth") => Ok(Self::Pytorch),
+            _ => Err(WeightsError::UnknownFormat(path.to_owned())),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Safetensors => "safetensors",
+            Self::Pytorch => "a PyTorch state_dict",
+        }
+    }
+}
+
+/// A tensor's dtype and shape as the file holds it.
+type FileTensors = BTreeMap<String, (DType, Vec<usize>)>;
+
+fn unreadable(path: &Path, format: Format, reason: impl std::fmt::Display) -> WeightsError {
+    WeightsError::Unreadable {
+        path: path.to_owned(),
+        format: format.name(),
+        reason: reason.to_string(),
+    }
+}
+
+fn list<S: ModuleStore>(store: &mut S) -> Result<FileTensors, String> {
+    Ok(store
+        .get_all_tensors()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|(name, t)| (name.clone(), (t.dtype, t.shape.to_vec())))
+        .collect())
+}
+
+/// Reads the weights in `from` into the model that `config` (read from `config_path`)
+/// describes, on `device`. Every tensor must be there, with the model's shape and float32;
+/// a file with anything missing, extra or mis-shaped is refused with one line per problem.
+pub fn load_weights(
+    from: &Path,
+    config: &TrainingConfig,
+    config_path: &Path,
+    device: &Device,
+) -> Result<(CliVae, ImportReport), WeightsError> {
+    let format = Format::of(from)?;
+    if !from.is_file() {
+        return Err(unreadable(from, format, "no such file"));
+    }
+    let file = match format {
+        Format::Safetensors => list(&mut SafetensorsStore::from_file(PathBuf::from(from))),
+        Format::Pytorch => list(&mut PytorchStore::from_file(from)),
+    }
+    .map_err(|reason| unreadable(from, format, reason))?;
+    let naming = Naming::detect(file.keys());
+    let pytorch_layout = format == Format::Pytorch || naming == Naming::PytorchExamplesVae;
+    let mut model = build_model(config, device).map_err(|e| WeightsError::Mismatch {
+        path: from.to_owned(),
+        config: config_path.to_owned(),
+        naming,
+        problems: vec![format!(
+            "the config describes no model that can be built: {e}"
+        )],
+    })?;
+    let problems = compare(&model, &file, naming, pytorch_layout);
+    if !problems.is_empty() {
+        return Err(WeightsError::Mismatch {
+            path: from.to_owned(),
+            config: config_path.to_owned(),
+            naming,
+            problems,
+        });
+    }
+    let patterns = naming.load_patterns();
+    let result = match format {
+        Format::Safetensors => {
+            let mut store = SafetensorsStore::from_file(PathBuf::from(from));
+            if pytorch_layout {
+                store = store.with_from_adapter(PyTorchToBurnAdapter);
+            }
+            for (from_pattern, to) in patterns {
+                store = store.with_key_remapping(from_pattern, to);
+            }
+            model.load_from(&mut store).map_err(|e| e.to_string())
+        }
+        Format::Pytorch => {
+            let mut store = PytorchStore::from_file(from);
+            for (from_pattern, to) in patterns {
+                store = store.with_key_remapping(from_pattern, to);
+            }
+            model.load_from(&mut store).map_err(|e| e.to_string())
+        }
+    }
+    .map_err(|reason| unreadable(from, format, reason))?;
+    if !result.errors.is_empty() || !result.unused.is_empty() || !result.missing.is_empty() {
+        return Err(unreadable(from, format, result));
+    }
+    let report = ImportReport {
+        naming,
+        pytorch_layout,
+        tensors: result.applied.len(),
+    };
+    Ok((model, report))
+}
+
+/// One line per tensor that is missing, extra, mis-shaped or not float32, in the file's own
+/// names and layout.
+fn compare(
+    model: &CliVae,
+    file: &FileTensors,
+    naming: Naming,
+    pytorch_layout: bool,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut expected = BTreeMap::new();
+    for tensor in model.collect(None, None, false) {
+        let Some(key) = naming.file_key(&tensor.name) else {
+            problems.push(format!(
+                "the model's tensor {} has no name among PyTorch examples/vae's (fc1, fc21, \
+                 fc22, fc3, fc4): import this model from a file with Burn's names",
+                tensor.name
+            ));
+            continue;
+        };
+        let shape = file_shape(&key, &tensor.shape, pytorch_layout);
+        expected.insert(key, shape);
+    }
+    for (key, shape) in &expected {
+        match file.get(key) {
+            None => problems.push(format!("missing {key} (the model needs shape {shape:?})")),
+            Some((_, found)) if found != shape => problems.push(format!(
+                "{key}: the file has shape {found:?}, the model needs {shape:?}"
+            )),
+            Some((dtype, _)) if *dtype != DType::F32 => problems.push(format!(
+                "{key} is {dtype:?}, the model needs float32 (in PyTorch, call model.float() \
+                 before saving)"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (key, (_, shape)) in file {
+        if !expected.contains_key(key) {
+            problems.push(format!(
+                "extra tensor {key} (shape {shape:?}): the model has no place for it"
+            ));
+        }
+    }
+    if problems.len() > LISTED_PROBLEMS {
+        let more = problems.len() - LISTED_PROBLEMS;
+        problems.truncate(LISTED_PROBLEMS);
+        problems.push(format!("... and {more} more"));
+    }
+    problems
+}
+
+/// Reads `from` into the model `config_path` describes and writes a run folder in `run_dir`
+/// (`config.json`, `model.bpk` with its digest, `import.json` saying where the weights came
+/// from). Nothing is written unless the weights load.
+pub fn import_weights(
+    from: &Path,
+    config_path: &Path,
+    run_dir: &Path,
+    options: ImportOptions,
+    device: &Device,
+) -> anyhow::Result<ImportReport> {
+    let config = TrainingConfig::load(config_path)?;
+    let (model, report) = load_weights(from, &config, config_path, device)?;
+    let run = RunDir::create(run_dir, options.overwrite)?;
+    let write = |path: &Path, e: &dyn std::fmt::Display| WeightsError::Write {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    };
+    config
+        .save(&run.config())
+        .map_err(|e| write(&run.config(), &e))?;
+    save_atomically(model.into_record(), &run.model()).map_err(|e| write(&run.model(), &e))?;
+    let provenance = serde_json::json!({
+        "from": std::fs::canonicalize(from).unwrap_or_else(|_| from.to_owned()),
+        "naming": report.naming.to_string(),
+        "pytorch_layout": report.pytorch_layout,
+        "tensors": report.tensors,
+    });
+    let import_json = run.root().join("import.json");
+    std::fs::write(&import_json, format!("{provenance:#}\n"))
+        .map_err(|e| write(&import_json, &e))?;
+    Ok(report)
+}
