@@ -416,49 +416,33 @@ fn bad_weights_are_refused_by_name() {
         "a refused import created its run folder"
     );
 
-    let garbage = dir.path().join("garbage.safetensors");
-    std::fs::write(&garbage, b"not a safetensors file at all").unwrap();
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&garbage),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-        "--overwrite",
-    ]);
-    assert!(
-        stderr.contains("cannot read") && stderr.contains("garbage.safetensors"),
-        "{stderr}"
-    );
-    let garbage_pt = dir.path().join("garbage.pt");
-    std::fs::write(&garbage_pt, b"PK not a pickle").unwrap();
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&garbage_pt),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-        "--overwrite",
-    ]);
-    assert!(
-        stderr.contains("cannot read") && stderr.contains("garbage.pt"),
-        "{stderr}"
-    );
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&config),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-        "--overwrite",
-    ]);
-    assert!(stderr.contains("unknown weights format"), "{stderr}");
+    // Files that are not weights, and a name with no weights format.
+    for (name, bytes, expected) in [
+        (
+            "garbage.safetensors",
+            &b"not a safetensors file"[..],
+            "cannot read",
+        ),
+        ("garbage.pt", &b"PK not a pickle"[..], "cannot read"),
+        ("weights.txt", &b"fc1.weight"[..], "unknown weights format"),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let stderr = fail(&[
+            "import",
+            "--from",
+            path(&file),
+            "--config",
+            path(&config),
+            "--run-dir",
+            path(&good),
+            "--overwrite",
+        ]);
+        assert!(
+            stderr.contains(expected) && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+    }
     // A good file into an existing run folder without --overwrite.
     let stderr = fail(&[
         "import",

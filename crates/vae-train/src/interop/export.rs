@@ -107,3 +107,59 @@ fn check_examples_vae(model: &CliVae, config: &TrainingConfig) -> Result<(), Wei
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NetworkChoice;
+    use crate::model::build_model;
+
+    fn refused(config: &TrainingConfig) -> String {
+        let model = build_model(config, &Device::flex()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("vae.safetensors");
+        let options = ExportOptions {
+            naming: Naming::PytorchExamplesVae,
+            overwrite: false,
+        };
+        let error = export_model(&model, config, &out, options).unwrap_err();
+        assert!(!out.exists(), "a refused export wrote {}", out.display());
+        error.to_string()
+    }
+
+    /// Only the examples/vae structure gets PyTorch's names; the error names what does not fit.
+    #[test]
+    fn pytorch_names_refuse_other_models() {
+        let mut deep = TrainingConfig::default();
+        deep.model.hidden_dims = vec![16, 16];
+        assert!(refused(&deep).contains("the tensor `encoder.body.layers.1.weight`"));
+        let mut flat = TrainingConfig::default();
+        flat.model.hidden_dims = vec![];
+        assert!(refused(&flat).contains("6 tensors where examples/vae has 10"));
+        let conv = TrainingConfig {
+            network: NetworkChoice::Conv {
+                conv_channels: vec![4],
+                hidden_dim: 8,
+            },
+            ..TrainingConfig::default()
+        };
+        assert!(refused(&conv).contains("the tensor `encoder."));
+        let cvae = TrainingConfig::from_json(
+            &std::fs::read_to_string("../../configs/mnist-cvae.json").unwrap(),
+        )
+        .unwrap();
+        assert!(refused(&cvae).contains("a condition"));
+    }
+
+    #[test]
+    fn export_writes_only_safetensors() {
+        let config = TrainingConfig::default();
+        let model = build_model(&config, &Device::flex()).unwrap();
+        let options = ExportOptions {
+            naming: Naming::Burn,
+            overwrite: true,
+        };
+        let error = export_model(&model, &config, Path::new("vae.pt"), options).unwrap_err();
+        assert!(error.to_string().contains("FILE.safetensors"), "{error}");
+    }
+}
