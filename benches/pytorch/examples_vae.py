@@ -19,6 +19,7 @@ Set-up: `pip install torch numpy`. Run:
 """
 import argparse
 import gzip
+import math
 import os
 import time
 
@@ -80,13 +81,13 @@ def loss_function(recon_x, x, mu, logvar):
 
 
 def mean_and_stderr(values):
-    return values.mean().item(), (values.std(unbiased=True) / len(values) ** 0.5).item()
+    return values.mean().item(), (values.std(correction=1) / len(values) ** 0.5).item()
 
 
 def evaluate(model, test, samples, scores_csv, batch=50):
     """Per test image: -ELBO with one posterior sample and the IW estimate of -log p(x)."""
     start = time.perf_counter()
-    log_2pi = torch.log(torch.tensor(2 * torch.pi))
+    log_2pi = math.log(2 * math.pi)
     neg_elbo, iw_nll = [], []
     model.eval()
     with torch.no_grad():
@@ -106,7 +107,7 @@ def evaluate(model, test, samples, scores_csv, batch=50):
             log_pz = -0.5 * (z.pow(2) + log_2pi).sum(2)
             log_qz = -0.5 * (eps.pow(2) + log_2pi + logvar.unsqueeze(1)).sum(2)
             log_w = log_px_z + log_pz - log_qz
-            iw_nll.append(-(torch.logsumexp(log_w, dim=1) - torch.log(torch.tensor(float(samples)))))
+            iw_nll.append(-(torch.logsumexp(log_w, dim=1) - math.log(samples)))
     neg_elbo, iw_nll = torch.cat(neg_elbo), torch.cat(iw_nll)
     elbo_mean, elbo_se = mean_and_stderr(neg_elbo)
     iw_mean, iw_se = mean_and_stderr(iw_nll)
@@ -131,6 +132,8 @@ def main():
     parser.add_argument("--iw-samples", type=int, default=0)
     parser.add_argument("--scores-csv", metavar="FILE.csv")
     args = parser.parse_args()
+    if args.scores_csv and args.iw_samples <= 0:
+        parser.error("--scores-csv needs --iw-samples K (the scores are the evaluation's)")
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
 

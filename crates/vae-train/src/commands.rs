@@ -334,7 +334,15 @@ pub fn run_latent_plot(args: &LatentPlotArgs) -> anyhow::Result<Vec<PathBuf>> {
 
 /// `vae curves`.
 pub fn run_curves(args: &CurvesArgs) -> anyhow::Result<PathBuf> {
-    let rows = metrics_csv::read(&RunDir::open(&args.run_dir).metrics_csv())?;
+    let run = RunDir::open(&args.run_dir);
+    if run.import_record().is_file() && !run.metrics_csv().is_file() {
+        anyhow::bail!(
+            "{} was made by `vae import`: its weights were trained elsewhere, so it has no \
+             metrics.csv and no training curves to draw",
+            args.run_dir.display()
+        );
+    }
+    let rows = metrics_csv::read(&run.metrics_csv())?;
     let path = output(&args.out, &args.run_dir, "curves.png");
     draw_curves(&rows, &path)?;
     Ok(path)

@@ -128,8 +128,9 @@ fn pytorch_weights_reproduce_pytorch_outputs() {
             &rows(&expected["logits"]),
             1e-5,
         );
-        let nll = to_rows(model.likelihood.nll(logits, x).reshape([4, 1]));
-        let kl = to_rows(posterior.kl_to_standard_normal().reshape([4, 1]));
+        let images = pixels.len();
+        let nll = to_rows(model.likelihood.nll(logits, x).reshape([images, 1]));
+        let kl = to_rows(posterior.kl_to_standard_normal().reshape([images, 1]));
         for (i, (ours, theirs)) in nll
             .iter()
             .zip(column(&expected["reconstruction_nll"]))
@@ -168,18 +169,26 @@ fn parameters(run_dir: &Path) -> Tensors {
         .collect()
 }
 
-/// A minimal safetensors file: `(name, shape, values)` as float32.
-fn write_safetensors(file: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
+/// A minimal safetensors file: `(name, shape, values)`, as float32 except the tensor named
+/// `as_f64`, written as float64.
+fn write_safetensors(file: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)], as_f64: &str) {
     let mut header = serde_json::Map::new();
     let mut data = Vec::new();
     for (name, shape, values) in tensors {
         let start = data.len();
-        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        let dtype = if name == as_f64 {
+            data.extend(values.iter().flat_map(|&v| f64::from(v).to_le_bytes()));
+            "F64"
+        } else {
+            data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+            "F32"
+        };
         header.insert(
             name.clone(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [start, data.len()]}),
         );
     }
+
     let header = serde_json::to_vec(&Value::Object(header)).unwrap();
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
     bytes.extend(header);
@@ -187,11 +196,21 @@ fn write_safetensors(file: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
     std::fs::write(file, bytes).unwrap();
 }
 
-/// The tensor names and shapes in a safetensors file.
-fn safetensors_keys(file: &Path) -> Vec<(String, Vec<u64>)> {
+/// The JSON header of a safetensors file.
+fn safetensors_header(file: &Path) -> Value {
     let bytes = std::fs::read(file).unwrap();
     let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: Value = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    serde_json::from_slice(&bytes[8..8 + length]).unwrap()
+}
+
+/// The `__metadata__` of a safetensors file.
+fn safetensors_metadata(file: &Path) -> Value {
+    safetensors_header(file)["__metadata__"].clone()
+}
+
+/// The tensor names and shapes in a safetensors file.
+fn safetensors_keys(file: &Path) -> Vec<(String, Vec<u64>)> {
+    let header = safetensors_header(file);
     let mut keys: Vec<(String, Vec<u64>)> = header
         .as_object()
         .unwrap()
@@ -260,6 +279,16 @@ fn import_then_export_round_trips() {
     ]);
     assert!(stdout.contains("ELBO"), "{stdout}");
 
+    // Nothing to resume and no curves: said plainly, without offering to delete the run.
+    let stderr = fail(&["train", "--resume", path(&imported)]);
+    assert!(
+        stderr.contains("made by `vae import`") && !stderr.contains("--overwrite"),
+        "{stderr}"
+    );
+    let stderr = fail(&["curves", "--run-dir", path(&imported)]);
+    assert!(stderr.contains("no training curves"), "{stderr}");
+    assert!(imported.join("model.bpk").is_file());
+
     let original = parameters(&imported);
     for (flag, file, keys_like_fixture) in [
         (None, "burn.safetensors", false),
@@ -271,6 +300,16 @@ fn import_then_export_round_trips() {
         succeed(&args);
         let keys = safetensors_keys(&out);
         assert_eq!(keys.len(), 10);
+        // The file carries the run's config and its naming.
+        let metadata = safetensors_metadata(&out);
+        let carried = TrainingConfig::from_json(metadata["burn_vae_config"].as_str().unwrap());
+        assert_eq!(carried.unwrap().model.hidden_dims, vec![8]);
+        let naming = if keys_like_fixture {
+            "pytorch-examples-vae"
+        } else {
+            "burn"
+        };
+        assert_eq!(metadata["burn_vae_naming"], naming);
         if keys_like_fixture {
             assert_eq!(keys, safetensors_keys(&fixture("small_vae.safetensors")));
         } else {
@@ -299,6 +338,14 @@ fn import_then_export_round_trips() {
         assert!(
             stderr.contains("already exists") && stderr.contains("--overwrite"),
             "{stderr}"
+        );
+        std::fs::write(&out, b"stale").unwrap();
+        args.push("--overwrite");
+        succeed(&args);
+        assert_eq!(
+            safetensors_keys(&out),
+            keys,
+            "--overwrite did not replace the file"
         );
     }
 }
@@ -336,7 +383,7 @@ fn bad_weights_are_refused_by_name() {
         let mut edited = tensors.clone();
         edit(&mut edited);
         let file = dir.path().join("edited.safetensors");
-        write_safetensors(&file, &edited);
+        write_safetensors(&file, &edited, "");
         fail(&[
             "import",
             "--from",
@@ -382,13 +429,11 @@ fn bad_weights_are_refused_by_name() {
     }
     torch.retain(|(name, _, _)| name.starts_with("fc"));
     let file = dir.path().join("torch-bad.safetensors");
-    write_safetensors(
-        &file,
-        &torch
-            .iter()
-            .map(|(n, s, v)| (n.clone(), s.clone(), v[..s.iter().product()].to_vec()))
-            .collect::<Vec<_>>(),
-    );
+    let torch: Tensors = torch
+        .iter()
+        .map(|(n, s, v)| (n.clone(), s.clone(), v[..s.iter().product()].to_vec()))
+        .collect();
+    write_safetensors(&file, &torch, "");
     let stderr = fail(&[
         "import",
         "--from",
@@ -408,7 +453,8 @@ fn bad_weights_are_refused_by_name() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("missing fc4.bias (the model needs shape [784])"),
+        stderr.contains("missing fc1.bias (the model needs shape [8])")
+            && stderr.contains("... and 2 more"),
         "{stderr}"
     );
     assert!(
@@ -443,6 +489,39 @@ fn bad_weights_are_refused_by_name() {
             "{name}: {stderr}"
         );
     }
+    // A float64 tensor (a PyTorch model saved after .double()).
+    let file = dir.path().join("f64.safetensors");
+    write_safetensors(&file, &tensors, "encoder.mean.bias");
+    let stderr = fail(&[
+        "import",
+        "--from",
+        path(&file),
+        "--config",
+        path(&config),
+        "--run-dir",
+        path(&good),
+        "--overwrite",
+    ]);
+    assert!(
+        stderr.contains("encoder.mean.bias is F64, the model needs float32"),
+        "{stderr}"
+    );
+    // A weights file inside the run folder that --overwrite would empty is kept.
+    let inside = good.join("weights.safetensors");
+    std::fs::copy(&exported, &inside).unwrap();
+    let stderr = fail(&[
+        "import",
+        "--from",
+        path(&inside),
+        "--config",
+        path(&config),
+        "--run-dir",
+        path(&good),
+        "--overwrite",
+    ]);
+    assert!(stderr.contains("is inside the run folder"), "{stderr}");
+    assert!(inside.is_file(), "the weights file was deleted");
+    std::fs::remove_file(&inside).unwrap();
     // A good file into an existing run folder without --overwrite.
     let stderr = fail(&[
         "import",

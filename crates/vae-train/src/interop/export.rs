@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::nn::activation::ActivationConfig;
 use burn::prelude::*;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 
@@ -23,6 +24,9 @@ pub struct ExportOptions {
 /// The metadata key under which the file carries the run's `config.json`.
 pub const CONFIG_METADATA_KEY: &str = "burn_vae_config";
 
+/// The metadata key under which the file names its naming ([`Naming::id`]).
+pub const NAMING_METADATA_KEY: &str = "burn_vae_naming";
+
 /// Opens the run in `run_dir` on `device` and writes its parameters to `out`; returns the
 /// number of tensors written.
 pub fn export_run(
@@ -31,8 +35,24 @@ pub fn export_run(
     options: ExportOptions,
     device: &Device,
 ) -> anyhow::Result<usize> {
+    check_out(out, options.overwrite)?;
     let run = TrainedRun::open(run_dir, device)?;
     Ok(export_model(&run.model, &run.config, out, options)?)
+}
+
+/// Refuses an output that is not `.safetensors`, or exists without `overwrite`.
+fn check_out(out: &Path, overwrite: bool) -> Result<(), WeightsError> {
+    let extension = out.extension().and_then(|e| e.to_str());
+    if !extension.is_some_and(|e| e.eq_ignore_ascii_case("safetensors")) {
+        return Err(WeightsError::write(
+            out,
+            "vae export writes safetensors: name the file FILE.safetensors",
+        ));
+    }
+    if out.exists() && !overwrite {
+        return Err(WeightsError::OutExists(out.to_owned()));
+    }
+    Ok(())
 }
 
 /// Writes `model`'s parameters to `out` (a `.safetensors` file) under `options.naming`, with
@@ -43,24 +63,20 @@ pub fn export_model(
     out: &Path,
     options: ExportOptions,
 ) -> Result<usize, WeightsError> {
-    if out.extension().and_then(|e| e.to_str()) != Some("safetensors") {
-        return Err(WeightsError::Write {
-            path: out.to_owned(),
-            reason: "vae export writes safetensors: name the file FILE.safetensors".into(),
-        });
-    }
-    if out.exists() && !options.overwrite {
-        return Err(WeightsError::OutExists(out.to_owned()));
-    }
-    let tensors = model.collect(None, None, false);
+    check_out(out, options.overwrite)?;
+    let names: Vec<String> = model
+        .collect(None, None, false)
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     if options.naming == Naming::PytorchExamplesVae {
-        check_examples_vae(model, config)?;
+        check_examples_vae(&names, config)?;
     }
-    let config_json = serde_json::to_string(config).map_err(|e| write_error(out, e))?;
+    let config_json = serde_json::to_string(config).map_err(|e| WeightsError::write(out, e))?;
     let mut store = SafetensorsStore::from_file(PathBuf::from(out))
         .overwrite(options.overwrite)
         .metadata(CONFIG_METADATA_KEY, config_json)
-        .metadata("burn_vae_naming", options.naming.to_string());
+        .metadata(NAMING_METADATA_KEY, options.naming.id());
     if options.naming == Naming::PytorchExamplesVae {
         store = store.with_to_adapter(BurnToPyTorchAdapter);
         for (from, to) in options.naming.save_patterns() {
@@ -69,41 +85,36 @@ pub fn export_model(
     }
     model
         .save_into(&mut store)
-        .map_err(|e| write_error(out, e))?;
-    Ok(tensors.len())
+        .map_err(|e| WeightsError::write(out, e))?;
+    Ok(names.len())
 }
 
-fn write_error(path: &Path, reason: impl std::fmt::Display) -> WeightsError {
-    WeightsError::Write {
-        path: path.to_owned(),
-        reason: reason.to_string(),
-    }
-}
-
-/// Refuses a model that PyTorch's `examples/vae` `VAE` class cannot hold.
-fn check_examples_vae(model: &CliVae, config: &TrainingConfig) -> Result<(), WeightsError> {
+/// Refuses a model that PyTorch's `examples/vae` `VAE` class does not compute: its tensors
+/// (`names`) must be exactly that class's ten, its activation ReLU, its likelihood Bernoulli.
+fn check_examples_vae(names: &[String], config: &TrainingConfig) -> Result<(), WeightsError> {
+    let refuse = |what: String| Err(WeightsError::NotExamplesVae(what));
     if config.condition.dim() > 0 {
-        return Err(WeightsError::NotExamplesVae(
-            "a condition (the class label) concatenated to its inputs".into(),
-        ));
+        return refuse("a condition (the class label) concatenated to its inputs".into());
     }
-    let names: Vec<String> = model
-        .collect(None, None, false)
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    if !matches!(config.model.activation, ActivationConfig::Relu) {
+        return refuse(format!("the activation {:?}", config.model.activation));
+    }
+    let likelihood = config.likelihood.to_config().name();
+    if likelihood != "bernoulli" {
+        return refuse(format!("the {likelihood} likelihood"));
+    }
     if let Some(name) = names
         .iter()
         .find(|name| Naming::PytorchExamplesVae.file_key(name).is_none())
     {
-        return Err(WeightsError::NotExamplesVae(format!("the tensor `{name}`")));
+        return refuse(format!("the tensor `{name}`"));
     }
     if names.len() != 2 * EXAMPLES_VAE.len() {
-        return Err(WeightsError::NotExamplesVae(format!(
+        return refuse(format!(
             "{} tensors where examples/vae has {}",
             names.len(),
             2 * EXAMPLES_VAE.len()
-        )));
+        ));
     }
     Ok(())
 }
@@ -113,6 +124,10 @@ mod tests {
     use super::*;
     use crate::config::NetworkChoice;
     use crate::model::build_model;
+
+    fn repo_config(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../configs/{name}.json"))
+    }
 
     fn refused(config: &TrainingConfig) -> String {
         let model = build_model(config, &Device::flex()).unwrap();
@@ -144,11 +159,54 @@ mod tests {
             ..TrainingConfig::default()
         };
         assert!(refused(&conv).contains("the tensor `encoder."));
-        let cvae = TrainingConfig::from_json(
-            &std::fs::read_to_string("../../configs/mnist-cvae.json").unwrap(),
-        )
-        .unwrap();
+        let cvae = TrainingConfig::load(&repo_config("mnist-cvae")).unwrap();
         assert!(refused(&cvae).contains("a condition"));
+        let gaussian = TrainingConfig::load(&repo_config("mnist-mlp-gaussian")).unwrap();
+        assert!(refused(&gaussian).contains("the gaussian likelihood"));
+        let mut tanh = TrainingConfig::default();
+        tanh.model.activation = ActivationConfig::Tanh;
+        assert!(refused(&tanh).contains("the activation Tanh"));
+    }
+
+    fn tensors(model: &CliVae) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+        model
+            .collect(None, None, false)
+            .into_iter()
+            .map(|t| {
+                let bytes = t.to_bytes().unwrap().to_vec();
+                (t.name.clone(), t.shape.to_vec(), bytes)
+            })
+            .collect()
+    }
+
+    /// Every shipped model kind (conv, conditional, a likelihood with a learned parameter)
+    /// goes out and back in under Burn's names with every tensor identical.
+    #[test]
+    fn every_model_kind_round_trips_with_burn_names() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "mnist-conv",
+            "mnist-cvae",
+            "mnist-mlp-gaussian",
+            "mnist-mlp-512-256",
+        ] {
+            let config_path = repo_config(name);
+            let config = TrainingConfig::load(&config_path).unwrap();
+            let model = build_model(&config, &device).unwrap();
+            let out = dir.path().join(format!("{name}.safetensors"));
+            let options = ExportOptions {
+                naming: Naming::Burn,
+                overwrite: false,
+            };
+            let written = export_model(&model, &config, &out, options).unwrap();
+            let (loaded, report) =
+                crate::interop::load_weights(&out, &config, &config_path, &device).unwrap();
+            assert_eq!(report.naming, Naming::Burn, "{name}");
+            assert!(!report.pytorch_layout, "{name}");
+            assert_eq!(report.tensors, written, "{name}");
+            assert_eq!(tensors(&loaded), tensors(&model), "{name}");
+        }
     }
 
     #[test]
@@ -159,7 +217,10 @@ mod tests {
             naming: Naming::Burn,
             overwrite: true,
         };
-        let error = export_model(&model, &config, Path::new("vae.pt"), options).unwrap_err();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("vae.pt");
+        let error = export_model(&model, &config, &out, options).unwrap_err();
         assert!(error.to_string().contains("FILE.safetensors"), "{error}");
+        assert!(!out.exists());
     }
 }

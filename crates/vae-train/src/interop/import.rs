@@ -16,8 +16,11 @@ use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
 use crate::run::checkpoints::save_atomically;
 
-/// The most problems a mismatch error lists one by one.
-const LISTED_PROBLEMS: usize = 12;
+/// The most problems on the model's side (missing or mis-shaped tensors) a mismatch error
+/// lists one by one.
+const LISTED_MODEL_PROBLEMS: usize = 8;
+/// The most extra tensors it lists (they show a file's own names, e.g. a common prefix).
+const LISTED_EXTRA: usize = 4;
 
 /// How to write the run folder.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +48,8 @@ enum Format {
 
 impl Format {
     fn of(path: &Path) -> Result<Self, WeightsError> {
-        match path.extension().and_then(|e| e.to_str()) {
+        let extension = path.extension().and_then(|e| e.to_str());
+        match extension.map(str::to_ascii_lowercase).as_deref() {
             Some("safetensors") => Ok(Self::Safetensors),
             Some("pt" | "pth") => Ok(Self::Pytorch),
             _ => Err(WeightsError::UnknownFormat(path.to_owned())),
@@ -57,6 +61,15 @@ impl Format {
             Self::Safetensors => "safetensors",
             Self::Pytorch => "a PyTorch state_dict",
         }
+    }
+
+    /// The store that reads `path`, with `patterns` renaming its keys to Burn's paths; a
+    /// `.pt` file keeps enum variants in paths as `vae export` writes them.
+    fn pytorch_store(path: &Path, patterns: Vec<(String, String)>) -> PytorchStore {
+        patterns.into_iter().fold(
+            PytorchStore::from_file(path).skip_enum_variants(false),
+            |store, (from, to)| store.with_key_remapping(from, to),
+        )
     }
 }
 
@@ -71,7 +84,7 @@ fn unreadable(path: &Path, format: Format, reason: impl std::fmt::Display) -> We
     }
 }
 
-fn list<S: ModuleStore>(store: &mut S) -> Result<FileTensors, String> {
+fn file_tensors<S: ModuleStore>(store: &mut S) -> Result<FileTensors, String> {
     Ok(store
         .get_all_tensors()
         .map_err(|e| e.to_string())?
@@ -91,22 +104,18 @@ pub fn load_weights(
 ) -> Result<(CliVae, ImportReport), WeightsError> {
     let format = Format::of(from)?;
     if !from.is_file() {
-        return Err(unreadable(from, format, "no such file"));
+        return Err(WeightsError::NotFound(from.to_owned()));
     }
     let file = match format {
-        Format::Safetensors => list(&mut SafetensorsStore::from_file(PathBuf::from(from))),
-        Format::Pytorch => list(&mut PytorchStore::from_file(from)),
+        Format::Safetensors => file_tensors(&mut SafetensorsStore::from_file(PathBuf::from(from))),
+        Format::Pytorch => file_tensors(&mut Format::pytorch_store(from, Vec::new())),
     }
     .map_err(|reason| unreadable(from, format, reason))?;
     let naming = Naming::detect(file.keys());
     let pytorch_layout = format == Format::Pytorch || naming == Naming::PytorchExamplesVae;
-    let mut model = build_model(config, device).map_err(|e| WeightsError::Mismatch {
-        path: from.to_owned(),
+    let mut model = build_model(config, device).map_err(|e| WeightsError::Config {
         config: config_path.to_owned(),
-        naming,
-        problems: vec![format!(
-            "the config describes no model that can be built: {e}"
-        )],
+        reason: e.to_string(),
     })?;
     let problems = compare(&model, &file, naming, pytorch_layout);
     if !problems.is_empty() {
@@ -129,17 +138,17 @@ pub fn load_weights(
             }
             model.load_from(&mut store).map_err(|e| e.to_string())
         }
-        Format::Pytorch => {
-            let mut store = PytorchStore::from_file(from);
-            for (from_pattern, to) in patterns {
-                store = store.with_key_remapping(from_pattern, to);
-            }
-            model.load_from(&mut store).map_err(|e| e.to_string())
-        }
-    }
-    .map_err(|reason| unreadable(from, format, reason))?;
+        Format::Pytorch => model
+            .load_from(&mut Format::pytorch_store(from, patterns))
+            .map_err(|e| e.to_string()),
+    };
+    let load_failed = |reason: String| WeightsError::LoadFailed {
+        path: from.to_owned(),
+        reason,
+    };
+    let result = result.map_err(load_failed)?;
     if !result.errors.is_empty() || !result.unused.is_empty() || !result.missing.is_empty() {
-        return Err(unreadable(from, format, result));
+        return Err(load_failed(result.to_string()));
     }
     let report = ImportReport {
         naming,
@@ -184,16 +193,18 @@ fn compare(
             Some(_) => {}
         }
     }
-    for (key, (_, shape)) in file {
-        if !expected.contains_key(key) {
-            problems.push(format!(
-                "extra tensor {key} (shape {shape:?}): the model has no place for it"
-            ));
-        }
-    }
-    if problems.len() > LISTED_PROBLEMS {
-        let more = problems.len() - LISTED_PROBLEMS;
-        problems.truncate(LISTED_PROBLEMS);
+    let extra: Vec<String> = file
+        .iter()
+        .filter(|(key, _)| !expected.contains_key(*key))
+        .map(|(key, (_, shape))| {
+            format!("extra tensor {key} (shape {shape:?}): the model has no place for it")
+        })
+        .collect();
+    let more = problems.len().saturating_sub(LISTED_MODEL_PROBLEMS)
+        + extra.len().saturating_sub(LISTED_EXTRA);
+    problems.truncate(LISTED_MODEL_PROBLEMS);
+    problems.extend(extra.into_iter().take(LISTED_EXTRA));
+    if more > 0 {
         problems.push(format!("... and {more} more"));
     }
     problems
@@ -210,24 +221,39 @@ pub fn import_weights(
     device: &Device,
 ) -> anyhow::Result<ImportReport> {
     let config = TrainingConfig::load(config_path)?;
+    for file in [from, config_path] {
+        refuse_inside(file, run_dir)?;
+    }
     let (model, report) = load_weights(from, &config, config_path, device)?;
     let run = RunDir::create(run_dir, options.overwrite)?;
-    let write = |path: &Path, e: &dyn std::fmt::Display| WeightsError::Write {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    };
-    config
-        .save(&run.config())
-        .map_err(|e| write(&run.config(), &e))?;
-    save_atomically(model.into_record(), &run.model()).map_err(|e| write(&run.model(), &e))?;
+    // import.json first: a folder left by a failed write still says where it came from.
     let provenance = serde_json::json!({
-        "from": std::fs::canonicalize(from).unwrap_or_else(|_| from.to_owned()),
-        "naming": report.naming.to_string(),
+        "from": from.canonicalize().unwrap_or_else(|_| from.to_owned()).to_string_lossy(),
+        "naming": report.naming.id(),
         "pytorch_layout": report.pytorch_layout,
         "tensors": report.tensors,
     });
-    let import_json = run.root().join("import.json");
+    let import_json = run.import_record();
     std::fs::write(&import_json, format!("{provenance:#}\n"))
-        .map_err(|e| write(&import_json, &e))?;
+        .map_err(|e| WeightsError::write(&import_json, e))?;
+    config
+        .save(&run.config())
+        .map_err(|e| WeightsError::write(&run.config(), e))?;
+    save_atomically(model.into_record(), &run.model())
+        .map_err(|e| WeightsError::write(&run.model(), e))?;
     Ok(report)
+}
+
+/// Refuses a `file` inside `run_dir`, which `--overwrite` would delete before writing.
+fn refuse_inside(file: &Path, run_dir: &Path) -> Result<(), WeightsError> {
+    let (Ok(file_path), Ok(run_path)) = (file.canonicalize(), run_dir.canonicalize()) else {
+        return Ok(());
+    };
+    if file_path.starts_with(&run_path) {
+        return Err(WeightsError::InsideRunDir {
+            file: file.to_owned(),
+            run_dir: run_dir.to_owned(),
+        });
+    }
+    Ok(())
 }

@@ -9,8 +9,9 @@
 //!   serves every model a config describes.
 //! - **PyTorch `examples/vae`** ([`Naming::PytorchExamplesVae`]): `fc1`, `fc21`, `fc22`,
 //!   `fc3`, `fc4`, linear weights `[out, in]`, so that
-//!   `VAE().load_state_dict(safetensors.torch.load_file(FILE))` works unchanged. It fits the
-//!   unconditional MLP with one hidden layer on each side and a likelihood without parameters.
+//!   `VAE().load_state_dict(safetensors.torch.load_file(FILE))` works unchanged. It fits that
+//!   class's model only: the unconditional MLP with one ReLU hidden layer on each side and the
+//!   Bernoulli likelihood.
 //!
 //! A file's layout follows its names, except that a `.pt`/`.pth` file always holds PyTorch's
 //! `[out, in]` layout.
@@ -25,6 +26,16 @@ pub use export::{ExportOptions, export_run};
 pub use import::{ImportOptions, ImportReport, import_weights, load_weights};
 pub use names::Naming;
 
+impl WeightsError {
+    /// A file that cannot be written, and why.
+    pub(crate) fn write(path: &std::path::Path, reason: impl std::fmt::Display) -> Self {
+        Self::Write {
+            path: path.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// Why weights cannot be exported or imported.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
@@ -35,10 +46,14 @@ pub enum WeightsError {
         .0.display()
     )]
     UnknownFormat(PathBuf),
+    /// The weights file does not exist.
+    #[error("{} does not exist: check --from", .0.display())]
+    NotFound(PathBuf),
     /// The file cannot be read as the format its extension names.
     #[error(
-        "cannot read {} as {format}: {reason}. Check that it is a {format} file (a PyTorch \
-         state_dict saved with torch.save, or safetensors.torch.save_file)",
+        "cannot read {} as {format}: {reason}. A .safetensors file is written by safetensors \
+         (e.g. safetensors.torch.save_file), a .pt/.pth file by torch.save(model.state_dict(), \
+         FILE)",
         path.display()
     )]
     Unreadable {
@@ -48,6 +63,39 @@ pub enum WeightsError {
         format: &'static str,
         /// The reader's reason.
         reason: String,
+    },
+    /// The config describes no model that can be built.
+    #[error("{} describes no model that can be built: {reason}", config.display())]
+    Config {
+        /// The config file.
+        config: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file passed the tensor check but burn-store did not load it.
+    #[error(
+        "{} passed the check of names and shapes, but burn-store did not load it: {reason}. \
+         This is a bug in `vae import`: please report it with the file's key names",
+        path.display()
+    )]
+    LoadFailed {
+        /// The file.
+        path: PathBuf,
+        /// burn-store's report.
+        reason: String,
+    },
+    /// The weights file lies inside the run folder that `--overwrite` would empty.
+    #[error(
+        "{} is inside the run folder {} that --overwrite would empty first: move it out, or \
+         choose another --run-dir",
+        file.display(),
+        run_dir.display()
+    )]
+    InsideRunDir {
+        /// The weights or config file.
+        file: PathBuf,
+        /// The run folder.
+        run_dir: PathBuf,
     },
     /// The file's tensors are not the model's: missing, extra or mis-shaped ones.
     #[error(
@@ -69,9 +117,10 @@ pub enum WeightsError {
     },
     /// The model has parameters PyTorch's `examples/vae` has no name for.
     #[error(
-        "PyTorch's examples/vae names (fc1, fc21, fc22, fc3, fc4) fit only the unconditional MLP \
-         with one hidden layer on each side and a likelihood without parameters; this model \
-         has {0}. Export it with Burn's names (leave out --pytorch-names)"
+        "PyTorch's examples/vae names (fc1, fc21, fc22, fc3, fc4) fit only its own model: the \
+         unconditional MLP with one ReLU hidden layer on each side and the Bernoulli \
+         likelihood; this model has {0}. Export it with Burn's names (leave out \
+         --pytorch-names)"
     )]
     NotExamplesVae(String),
     /// The output file exists.

@@ -31,6 +31,15 @@ pub(crate) const EXAMPLES_VAE: [(&str, &str); 5] = [
 ];
 
 impl Naming {
+    /// A stable identifier for files' metadata and `import.json`: `burn` or
+    /// `pytorch-examples-vae`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Burn => "burn",
+            Self::PytorchExamplesVae => "pytorch-examples-vae",
+        }
+    }
+
     /// The name of the model's tensor `path` in a file of this naming, if it has one.
     pub(crate) fn file_key(self, path: &str) -> Option<String> {
         match self {
@@ -42,9 +51,17 @@ impl Naming {
         }
     }
 
-    /// The naming a file's keys use: PyTorch's when it has `fc1.weight`.
+    /// The naming a file's keys use: PyTorch's when any key belongs to one of its modules
+    /// (`fc1.`, ..., `fc4.`), so that a file missing some of them is still reported in its own
+    /// names.
     pub(crate) fn detect<'a>(mut keys: impl Iterator<Item = &'a String>) -> Self {
-        if keys.any(|key| key == "fc1.weight") {
+        let pytorch = |key: &str| {
+            EXAMPLES_VAE.iter().any(|(_, torch)| {
+                key.strip_prefix(torch)
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+        };
+        if keys.any(|key| pytorch(key)) {
             Self::PytorchExamplesVae
         } else {
             Self::Burn
@@ -82,7 +99,7 @@ fn regex_escape(text: &str) -> String {
 /// `weight`s of every shipped network) as `[out, in]`, Burn's as `[in, out]`.
 pub(crate) fn file_shape(path: &str, shape: &[usize], pytorch_layout: bool) -> Vec<usize> {
     let mut shape = shape.to_vec();
-    if pytorch_layout && shape.len() == 2 && path.ends_with("weight") {
+    if pytorch_layout && shape.len() == 2 && path.rsplit('.').next() == Some("weight") {
         shape.reverse();
     }
     shape
@@ -104,7 +121,7 @@ mod tests {
             Some("fc4.bias")
         );
         assert_eq!(naming.file_key("encoder.body.layers.1.weight"), None);
-        assert_eq!(naming.file_key("likelihood.log_sigma"), None);
+        assert_eq!(naming.file_key("likelihood.Gaussian.log_sigma"), None);
         assert_eq!(naming.file_key("encoder.meanx.weight"), None);
         assert_eq!(Naming::Burn.file_key("a.b").as_deref(), Some("a.b"));
         let there = naming.save_patterns();
@@ -119,10 +136,12 @@ mod tests {
 
     #[test]
     fn naming_is_detected_from_keys() {
-        let torch = ["fc1.bias".to_owned(), "fc1.weight".to_owned()];
+        let torch = ["fc4.bias".to_owned(), "fc3.weight".to_owned()];
         let burn = ["encoder.mean.weight".to_owned()];
         assert_eq!(Naming::detect(torch.iter()), Naming::PytorchExamplesVae);
         assert_eq!(Naming::detect(burn.iter()), Naming::Burn);
+        let lookalike = ["fc10.weight".to_owned(), "fc1x.bias".to_owned()];
+        assert_eq!(Naming::detect(lookalike.iter()), Naming::Burn);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!   model.bpk                   the trained model (Burn burnpack record)
 //!   metrics.csv                 one row per epoch: losses, reconstruction, KL, train and epoch seconds
 //!   checkpoint/                 model-N.bpk, optim-N.bpk, scheduler-N.bpk for every epoch N
+//!   import.json                 only in a folder made by `vae import`: where its weights came from
 //!   images/                     reconstruction-epoch-N.png, samples-epoch-N.png
 //!   train/epoch-N/*.log         Burn's per-batch metric logs (valid/ likewise)
 //!   experiment.log              Burn's application log
@@ -79,6 +80,11 @@ impl RunDir {
     /// `metrics.csv`.
     pub fn metrics_csv(&self) -> PathBuf {
         self.root.join("metrics.csv")
+    }
+
+    /// `import.json`: written by `vae import`, which gives a run weights but no training.
+    pub fn import_record(&self) -> PathBuf {
+        self.root.join("import.json")
     }
 
     /// `checkpoint/`.

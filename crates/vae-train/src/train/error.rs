@@ -42,6 +42,14 @@ pub enum TrainError {
         .0.display()
     )]
     NotARun(PathBuf),
+    /// The folder was made by `vae import`: weights, but no training state.
+    #[error(
+        "{} was made by `vae import` (see its import.json): it holds weights but no training \
+         state (optimizer, epochs) to resume. Inspect it with `vae sample`, `vae evaluate` and \
+         the other inspection commands; training imported weights further is not supported yet",
+        .0.display()
+    )]
+    ImportedRun(PathBuf),
     /// No checkpoint of the run is complete and loads.
     #[error(
         "{} has no complete, loadable checkpoint to resume from{}. Start it again with `vae \

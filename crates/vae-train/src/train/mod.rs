@@ -126,6 +126,9 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
     if !run.config().is_file() {
         return Err(TrainError::NotARun(run_dir));
     }
+    if run.import_record().is_file() {
+        return Err(TrainError::ImportedRun(run_dir));
+    }
     let mut config = TrainingConfig::load(&run.config())?;
     if let Some(epochs) = epochs {
         config.num_epochs = epochs;
