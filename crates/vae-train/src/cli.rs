@@ -337,17 +337,9 @@ pub struct ConditionalArgs {
     /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Folder for the run folders (cvae, classifier), the picture and results.md /
-    /// results.json. Default: runs/conditional-DATASET.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
-    #[arg(long, value_enum)]
-    pub backend: Option<Backend>,
-    /// Retrain where a run folder holds a run of another config instead of refusing (a
-    /// finished run of the same config is always reused).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: ExperimentOutputArgs,
 }
 
 /// Arguments of `vae experiment denoising`.
@@ -379,17 +371,9 @@ pub struct DenoisingArgs {
     /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Folder for the run folders, pictures and results.md / results.json. Default:
-    /// runs/denoising-DATASET.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
-    #[arg(long, value_enum)]
-    pub backend: Option<Backend>,
-    /// Retrain where a run folder holds a run of another config instead of refusing (a
-    /// finished run of the same config is always reused).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: ExperimentOutputArgs,
 }
 
 /// Arguments of `vae denoise`.
@@ -416,6 +400,23 @@ pub struct DenoiseArgs {
 }
 
 /// What every anomaly experiment takes: the training config and length, how to score, where
+/// Where an experiment writes, on which backend, and whether it may retrain: shared by every
+/// `vae experiment`.
+#[derive(Debug, Args)]
+pub struct ExperimentOutputArgs {
+    /// Folder for the run folders, pictures and results.md / results.json. Default: under
+    /// runs/, named after the experiment and its datasets (e.g. runs/denoising-mnist).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Retrain where a run folder holds a run of another config instead of refusing (a
+    /// finished run of the same config is always reused).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
 /// to write.
 #[derive(Debug, Args)]
 pub struct AnomalyExperimentArgs {
@@ -441,17 +442,9 @@ pub struct AnomalyExperimentArgs {
     /// Seeds the scores' posterior samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Folder for the run folders and results.md / results.json. Default: under runs/, named
-    /// after the experiment and its datasets.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
-    #[arg(long, value_enum)]
-    pub backend: Option<Backend>,
-    /// Retrain where a run folder holds a run of another config instead of refusing (a
-    /// finished run of the same config is always reused).
-    #[arg(long)]
-    pub overwrite: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: ExperimentOutputArgs,
 }
 
 /// Arguments of `vae experiment one-class`.

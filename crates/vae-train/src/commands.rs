@@ -231,14 +231,14 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
                 dataset: args.dataset,
                 base,
                 classes: args.classes.clone().unwrap_or_else(|| (0..10).collect()),
-                backend: Backend::resolve(common.backend)?,
+                backend: Backend::resolve(common.output.backend)?,
                 data_dir: args.data_dir.clone(),
-                out_dir: common.out_dir.clone().unwrap_or_else(|| {
+                out_dir: common.output.out_dir.clone().unwrap_or_else(|| {
                     PathBuf::from(format!("runs/one-class-{}", args.dataset.id()))
                 }),
                 sampling,
                 seed: common.seed,
-                overwrite: common.overwrite,
+                overwrite: common.output.overwrite,
             })?;
             print!("{report}");
         }
@@ -249,14 +249,14 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
                 normal: args.train,
                 anomalies: args.anomalies,
                 base,
-                backend: Backend::resolve(common.backend)?,
-                out_dir: common.out_dir.clone().unwrap_or_else(|| {
+                backend: Backend::resolve(common.output.backend)?,
+                out_dir: common.output.out_dir.clone().unwrap_or_else(|| {
                     let (train, anomalies) = (args.train.id(), args.anomalies.id());
                     PathBuf::from(format!("runs/cross-{train}-vs-{anomalies}"))
                 }),
                 sampling,
                 seed: common.seed,
-                overwrite: common.overwrite,
+                overwrite: common.output.overwrite,
             })?;
             print!("{report}");
         }
@@ -264,19 +264,19 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
             let mut base = base_config(args.config.as_deref())?;
             base.num_epochs = args.epochs.unwrap_or(conditional::DEFAULT_EPOCHS);
             let dataset = base.dataset;
-            let report = run_conditional(&ConditionalOptions {
-                base,
-                classifier: classifier_training(&args.classifier, 1),
-                samples_per_class: args.samples_per_class,
-                backend: Backend::resolve(args.backend)?,
-                data_dir: args.data_dir.clone(),
-                out_dir: args
-                    .out_dir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(format!("runs/conditional-{}", dataset.id()))),
-                seed: args.seed,
-                overwrite: args.overwrite,
-            })?;
+            let report =
+                run_conditional(&ConditionalOptions {
+                    base,
+                    classifier: classifier_training(&args.classifier, 1),
+                    samples_per_class: args.samples_per_class,
+                    backend: Backend::resolve(args.output.backend)?,
+                    data_dir: args.data_dir.clone(),
+                    out_dir: args.output.out_dir.clone().unwrap_or_else(|| {
+                        PathBuf::from(format!("runs/conditional-{}", dataset.id()))
+                    }),
+                    seed: args.seed,
+                    overwrite: args.output.overwrite,
+                })?;
             print!("{report}");
         }
         ExperimentCommand::Denoising(args) => {
@@ -288,19 +288,19 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
             };
             base.num_epochs = args.epochs.unwrap_or(epochs);
             let dataset = base.dataset;
-            let report = run_denoising(&DenoisingOptions {
-                base,
-                corruptions: args.corruptions.clone(),
-                backend: Backend::resolve(args.backend)?,
-                data_dir: args.data_dir.clone(),
-                images: args.images,
-                out_dir: args
-                    .out_dir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(format!("runs/denoising-{}", dataset.id()))),
-                seed: args.seed,
-                overwrite: args.overwrite,
-            })?;
+            let report =
+                run_denoising(&DenoisingOptions {
+                    base,
+                    corruptions: args.corruptions.clone(),
+                    backend: Backend::resolve(args.output.backend)?,
+                    data_dir: args.data_dir.clone(),
+                    images: args.images,
+                    out_dir: args.output.out_dir.clone().unwrap_or_else(|| {
+                        PathBuf::from(format!("runs/denoising-{}", dataset.id()))
+                    }),
+                    seed: args.seed,
+                    overwrite: args.output.overwrite,
+                })?;
             print!("{report}");
         }
     }

@@ -245,11 +245,7 @@ fn the_one_class_experiment_trains_one_model_per_class_and_reuses_finished_runs(
         out_dir.to_str().unwrap(),
     ];
     let stdout = succeed(&args);
-    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
-    assert!(stdout.contains(&table), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let (table, json) = support::experiment_results(&stdout, &out_dir);
     assert_eq!(json["test_images"], 10_000);
     let classes = json["classes"].as_array().unwrap();
     assert_eq!(classes.len(), 2);
@@ -328,11 +324,7 @@ fn the_denoising_experiment_raises_psnr_and_draws_noisy_denoised_and_clean_rows(
         "--out-dir",
         out_dir.to_str().unwrap(),
     ]);
-    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
-    assert!(stdout.contains(&table), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let (table, json) = support::experiment_results(&stdout, &out_dir);
     assert_eq!(json["test_images"], 300);
     let rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -439,11 +431,7 @@ fn the_conditional_experiment_judges_each_class_with_the_reference_classifier() 
         out_dir.to_str().unwrap(),
     ];
     let stdout = succeed(&args);
-    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
-    assert!(stdout.contains(&table), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let (table, json) = support::experiment_results(&stdout, &out_dir);
     // One epoch on 3,000 images: about 80 % on the real test set.
     assert!(
         json["classifier_test_accuracy"].as_f64().unwrap() > 0.7,
@@ -469,9 +457,7 @@ fn the_conditional_experiment_judges_each_class_with_the_reference_classifier() 
     let again = succeed(&args);
     assert!(again.contains("reusing the classifier"), "{again}");
     assert!(again.contains("reusing the finished run"), "{again}");
-    let rerun: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let rerun = support::results_json(&out_dir);
     assert_eq!(rerun["classes"], json["classes"]);
 
     let stderr = fail(&[
@@ -518,9 +504,7 @@ fn the_cross_dataset_experiment_scores_both_test_sets() {
         out_dir.to_str().unwrap(),
     ]);
     assert!(stdout.contains("| negative_iw_bound |"), "{stdout}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let json = support::results_json(&out_dir);
     assert_eq!(json["normal"], "Fashion-MNIST");
     assert_eq!(json["anomalies"], "MNIST");
     let numbers = |key: &str| -> Vec<f64> {

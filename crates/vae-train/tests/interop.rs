@@ -15,6 +15,21 @@ use vae_train::config::TrainingConfig;
 use vae_train::interop::{Naming, load_weights};
 use vae_train::run::trained_run::TrainedRun;
 
+/// `vae import --from FROM --config CONFIG --run-dir RUN_DIR [--overwrite]`.
+fn import_args<'a>(
+    from: &'a Path,
+    config: &'a Path,
+    run_dir: &'a Path,
+    overwrite: bool,
+) -> Vec<&'a str> {
+    let mut args = vec!["import", "--from", path(from), "--config", path(config)];
+    args.extend(["--run-dir", path(run_dir)]);
+    if overwrite {
+        args.push("--overwrite");
+    }
+    args
+}
+
 /// `(name, shape, values)` of float32 tensors.
 type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
@@ -237,15 +252,12 @@ fn import_then_export_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let imported = dir.path().join("imported");
     let config = fixture("config.json");
-    let stdout = succeed(&[
-        "import",
-        "--from",
-        path(&fixture("small_vae.pt")),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&imported),
-    ]);
+    let stdout = succeed(&import_args(
+        &fixture("small_vae.pt"),
+        &config,
+        &imported,
+        false,
+    ));
     assert!(
         stdout.contains("imported 10 tensors (PyTorch examples/vae names"),
         "{stdout}"
@@ -319,15 +331,7 @@ fn import_then_export_round_trips() {
             );
         }
         let again = dir.path().join(format!("again-{file}"));
-        succeed(&[
-            "import",
-            "--from",
-            path(&out),
-            "--config",
-            path(&config),
-            "--run-dir",
-            path(&again),
-        ]);
+        succeed(&import_args(&out, &config, &again, false));
         assert_eq!(
             parameters(&again),
             original,
@@ -357,15 +361,12 @@ fn bad_weights_are_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture("config.json");
     let good = dir.path().join("good");
-    succeed(&[
-        "import",
-        "--from",
-        path(&fixture("small_vae.safetensors")),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-    ]);
+    succeed(&import_args(
+        &fixture("small_vae.safetensors"),
+        &config,
+        &good,
+        false,
+    ));
     let exported = dir.path().join("torch.safetensors");
     succeed(&[
         "export",
@@ -384,16 +385,7 @@ fn bad_weights_are_refused_by_name() {
         edit(&mut edited);
         let file = dir.path().join("edited.safetensors");
         write_safetensors(&file, &edited, "");
-        fail(&[
-            "import",
-            "--from",
-            path(&file),
-            "--config",
-            path(&config),
-            "--run-dir",
-            path(&good),
-            "--overwrite",
-        ])
+        fail(&import_args(&file, &config, &good, true))
     };
     let stderr = burn_names(&|t| t.retain(|(name, _, _)| name != "decoder.output.bias"));
     assert!(
@@ -434,15 +426,7 @@ fn bad_weights_are_refused_by_name() {
         .map(|(n, s, v)| (n.clone(), s.clone(), v[..s.iter().product()].to_vec()))
         .collect();
     write_safetensors(&file, &torch, "");
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&file),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&dir.path().join("x")),
-    ]);
+    let stderr = fail(&import_args(&file, &config, &dir.path().join("x"), false));
     assert!(stderr.contains("PyTorch examples/vae names"), "{stderr}");
     assert!(
         stderr.contains("fc21.weight: the file has shape [3, 7], the model needs [3, 8]"),
@@ -474,16 +458,7 @@ fn bad_weights_are_refused_by_name() {
     ] {
         let file = dir.path().join(name);
         std::fs::write(&file, bytes).unwrap();
-        let stderr = fail(&[
-            "import",
-            "--from",
-            path(&file),
-            "--config",
-            path(&config),
-            "--run-dir",
-            path(&good),
-            "--overwrite",
-        ]);
+        let stderr = fail(&import_args(&file, &config, &good, true));
         assert!(
             stderr.contains(expected) && stderr.contains(name),
             "{name}: {stderr}"
@@ -492,16 +467,7 @@ fn bad_weights_are_refused_by_name() {
     // A float64 tensor (a PyTorch model saved after .double()).
     let file = dir.path().join("f64.safetensors");
     write_safetensors(&file, &tensors, "encoder.mean.bias");
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&file),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-        "--overwrite",
-    ]);
+    let stderr = fail(&import_args(&file, &config, &good, true));
     assert!(
         stderr.contains("encoder.mean.bias is F64, the model needs float32"),
         "{stderr}"
@@ -509,29 +475,12 @@ fn bad_weights_are_refused_by_name() {
     // A weights file inside the run folder that --overwrite would empty is kept.
     let inside = good.join("weights.safetensors");
     std::fs::copy(&exported, &inside).unwrap();
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&inside),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-        "--overwrite",
-    ]);
+    let stderr = fail(&import_args(&inside, &config, &good, true));
     assert!(stderr.contains("is inside the run folder"), "{stderr}");
     assert!(inside.is_file(), "the weights file was deleted");
     std::fs::remove_file(&inside).unwrap();
     // A good file into an existing run folder without --overwrite.
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&exported),
-        "--config",
-        path(&config),
-        "--run-dir",
-        path(&good),
-    ]);
+    let stderr = fail(&import_args(&exported, &config, &good, false));
     assert!(stderr.contains("--overwrite"), "{stderr}");
     assert_eq!(
         std::fs::read(good.join("model.bpk")).unwrap(),
@@ -544,15 +493,12 @@ fn bad_weights_are_refused_by_name() {
     let mut deep = fixture_config();
     deep.model.hidden_dims = vec![8, 8];
     deep.save(&deep_config).unwrap();
-    let stderr = fail(&[
-        "import",
-        "--from",
-        path(&exported),
-        "--config",
-        path(&deep_config),
-        "--run-dir",
-        path(&dir.path().join("deep")),
-    ]);
+    let stderr = fail(&import_args(
+        &exported,
+        &deep_config,
+        &dir.path().join("deep"),
+        false,
+    ));
     assert!(
         stderr.contains("decoder.body.layers.1.weight has no name among PyTorch examples/vae's"),
         "{stderr}"

@@ -88,3 +88,17 @@ pub fn picture(path: &Path) -> (u32, u32, f64) {
     let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt();
     (image.width(), image.height(), std)
 }
+
+/// An experiment's `results.json` in `out_dir`.
+pub fn results_json(out_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out_dir.join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An experiment's `results.md` in `out_dir`, asserted to be what it printed (`stdout`), and its
+/// `results.json`.
+pub fn experiment_results(stdout: &str, out_dir: &Path) -> (String, serde_json::Value) {
+    let table = std::fs::read_to_string(out_dir.join("results.md")).unwrap();
+    assert!(stdout.contains(&table), "{stdout}");
+    (table, results_json(out_dir))
+}
