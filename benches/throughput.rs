@@ -15,7 +15,7 @@ use vae_benches::workloads::{
     Effort, ModelShape, inference_rate, learner_epoch_rate, matmul_gflops, train_step_rate,
 };
 use vae_train::backend::Backend;
-use vae_train::data::{MNIST_DIR_ENV, MnistData, Split};
+use vae_train::data::{ImageData, MNIST_DIR_ENV, Split};
 
 /// Burn's CPU backends allocate large temporaries every step (matmul packing buffers,
 /// activations). glibc's malloc hands blocks this large back to the kernel on free and
@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| {
             format!("the benchmark trains on real MNIST: pass --data-dir or set {MNIST_DIR_ENV}")
         })?;
-    let data = MnistData::from_dir(Split::Train, &data_dir)?;
+    let data = ImageData::from_dir(Split::Train, &data_dir)?;
     let pixels: Vec<f32> = (0..4096)
         .flat_map(|i| data.pixels(i).iter().map(|&p| p as f32 / 255.0))
         .collect();

@@ -11,8 +11,9 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use vae_model::VaeConfig;
-use vae_train::data::batcher::MnistBatcher;
-use vae_train::data::{MnistData, Split};
+use vae_train::config::IDX_IMAGE_SHAPE;
+use vae_train::data::batcher::ImageBatcher;
+use vae_train::data::{ImageData, Split};
 use vae_train::inspect::images::save_grid;
 
 fn main() -> anyhow::Result<()> {
@@ -23,8 +24,8 @@ fn main() -> anyhow::Result<()> {
         .with_latent_dim(10)
         .with_beta(4.0)
         .try_init(&device)?;
-    let data = MnistData::load(Split::Train, None)?;
-    let loader = DataLoaderBuilder::new(MnistBatcher::default())
+    let data = ImageData::load(Split::Train, None)?;
+    let loader = DataLoaderBuilder::new(ImageBatcher::default())
         .batch_size(128)
         .shuffle(0)
         .set_device(device.clone())
@@ -52,7 +53,13 @@ fn main() -> anyhow::Result<()> {
         .into_data()
         .try_to_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    save_grid("custom_loop_samples.png".as_ref(), &samples, 8, 2)?;
+    save_grid(
+        "custom_loop_samples.png".as_ref(),
+        &samples,
+        IDX_IMAGE_SHAPE,
+        8,
+        2,
+    )?;
     println!("wrote custom_loop_samples.png");
     Ok(())
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use vae_model::Vae;
-use vae_train::data::batcher::MnistBatcher;
-use vae_train::data::{MNIST_DIR_ENV, MnistData, Split};
+use vae_train::data::batcher::ImageBatcher;
+use vae_train::data::{ImageData, MNIST_DIR_ENV, Split};
 
 /// The folder of real MNIST IDX files named by `VAE_MNIST_DIR`.
 ///
@@ -30,10 +30,10 @@ pub fn mnist_dir() -> PathBuf {
 
 /// The first `count` real MNIST training images as `[count, 784]` intensities on `device`.
 pub fn mnist_images(count: usize, device: &Device) -> Tensor<2> {
-    let data = MnistData::from_dir(Split::Train, &mnist_dir())
+    let data = ImageData::from_dir(Split::Train, &mnist_dir())
         .expect("real MNIST loads")
         .truncate(count);
-    MnistBatcher::images((0..count).map(|i| data.pixels(i)), device)
+    ImageBatcher::images((0..count).map(|i| data.pixels(i)), device)
 }
 
 /// Trains with Adam on mini-batches of `images` (cycled in order) for `steps` steps and

@@ -2,33 +2,45 @@
 
 use burn::prelude::*;
 
-use crate::IMAGE_PIXELS;
-
-/// Builds the `[batch, 784]` tensor of intensities `pixel / 255` from rows of raw pixels
-/// (e.g. [`MnistData::pixels`](crate::MnistData::pixels)), on `device`.
+/// Builds the `[batch, values]` tensor of intensities `pixel / 255` from rows of raw pixels
+/// of one length (e.g. [`ImageData::pixels`](crate::ImageData::pixels): 784 for MNIST), on
+/// `device`.
 ///
 /// # Shapes
-/// - rows: `batch` slices of 784 bytes
-/// - output: `[batch, 784]`
+/// - rows: `batch` slices of `values` bytes each
+/// - output: `[batch, values]` (`[0, 0]` for no rows)
 ///
 /// # Panics
-/// If a row is not [`IMAGE_PIXELS`] long (a programmer error: every image of both datasets is).
+/// If the rows differ in length (a programmer error: every image of an [`ImageData`] has
+/// the same size).
+///
+/// [`ImageData`]: crate::ImageData
 pub fn images_to_tensor<'a>(
     rows: impl ExactSizeIterator<Item = &'a [u8]>,
     device: &Device,
 ) -> Tensor<2> {
     let count = rows.len();
-    let mut values = Vec::with_capacity(count * IMAGE_PIXELS);
+    let mut values = Vec::new();
+    let mut width = None;
     for row in rows {
-        assert_eq!(row.len(), IMAGE_PIXELS, "an image row must have 784 pixels");
+        let width = *width.get_or_insert(row.len());
+        assert_eq!(
+            row.len(),
+            width,
+            "every image row must have the same length"
+        );
+        if values.is_empty() {
+            values.reserve_exact(count * width);
+        }
         values.extend(row.iter().map(|&p| f32::from(p) / 255.0));
     }
-    Tensor::from_data(TensorData::new(values, [count, IMAGE_PIXELS]), device)
+    Tensor::from_data(TensorData::new(values, [count, width.unwrap_or(0)]), device)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::IMAGE_PIXELS;
 
     #[test]
     fn scales_pixels_to_unit_intensities_row_by_row() {

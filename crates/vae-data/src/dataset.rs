@@ -1,5 +1,5 @@
-//! One split of MNIST or Fashion-MNIST held as one contiguous byte buffer, and Burn's
-//! [`Dataset`] over it.
+//! One split of a dataset (MNIST, Fashion-MNIST or a folder of images) held as one contiguous
+//! byte buffer, and Burn's [`Dataset`] over it.
 
 use std::path::{Path, PathBuf};
 
@@ -9,24 +9,39 @@ use crate::error::{DataError, DirOrigin};
 use crate::files::{Split, split_files};
 use crate::kind::DatasetKind;
 use crate::lookup::{Location, locate};
-use crate::{IMAGE_PIXELS, burn_mnist, idx};
+use crate::{IMAGE_SIDE, burn_mnist, idx};
 
 /// One image and its label.
-#[derive(Debug, Clone, Copy)]
-pub struct MnistImage {
-    /// Row-major pixels, 0..=255.
-    pub pixels: [u8; IMAGE_PIXELS],
-    /// The class, 0..=9 (a digit for MNIST; see [`DatasetKind::class_names`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledImage {
+    /// Pixels, 0..=255, channel by channel, each row-major (`[channels, height, width]`).
+    pub pixels: Vec<u8>,
+    /// The class: an index into [`ImageData::class_names`] (a digit for MNIST).
     pub label: u8,
 }
 
-/// A split of MNIST or Fashion-MNIST (the same format), held as one contiguous buffer of
-/// `len * 784` bytes.
+/// A split of images of one size with their labels, held as one contiguous buffer of
+/// `len * channels * height * width` bytes: MNIST or Fashion-MNIST
+/// ([`DatasetKind::load`]) or a folder of PNG/JPEG files
+/// ([`ImageFolderConfig::load`](crate::ImageFolderConfig::load)).
 #[derive(Debug, Clone)]
-pub struct MnistData {
-    kind: DatasetKind,
+pub struct ImageData {
+    source: DataSource,
+    shape: [usize; 3],
+    class_names: Vec<String>,
     pixels: Vec<u8>,
     labels: Vec<u8>,
+    /// The file of each image (a folder's), or empty (IDX datasets).
+    files: Vec<PathBuf>,
+}
+
+/// Where an [`ImageData`]'s images come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataSource {
+    /// One of the IDX datasets.
+    Idx(DatasetKind),
+    /// A folder of image files.
+    Folder,
 }
 
 impl DatasetKind {
@@ -36,10 +51,10 @@ impl DatasetKind {
     /// Burn's download (into `~/.cache/burn-dataset`) for MNIST.
     ///
     /// [`FASHION_MNIST_SYSTEM_DIR`]: crate::FASHION_MNIST_SYSTEM_DIR
-    pub fn load(self, split: Split, data_dir: Option<&Path>) -> Result<MnistData, DataError> {
+    pub fn load(self, split: Split, data_dir: Option<&Path>) -> Result<ImageData, DataError> {
         match self.locate(data_dir)? {
             Location::Dir(dir) => self.from_dir(split, &dir),
-            Location::BurnDownload => MnistData::from_burn(split),
+            Location::BurnDownload => ImageData::from_burn(split),
         }
     }
 
@@ -54,7 +69,7 @@ impl DatasetKind {
 
     /// Reads and verifies (SHA-256 of the decompressed bytes) a split's two IDX files, plain
     /// or `.gz`, in `dir`. Files of the other dataset are reported as such.
-    pub fn from_dir(self, split: Split, dir: &Path) -> Result<MnistData, DataError> {
+    pub fn from_dir(self, split: Split, dir: &Path) -> Result<ImageData, DataError> {
         if !dir.is_dir() {
             return Err(DataError::DirNotFound {
                 dataset: self,
@@ -63,11 +78,7 @@ impl DatasetKind {
             });
         }
         let (pixels, labels) = idx::read_split(self, dir, split_files(self, split))?;
-        Ok(MnistData {
-            kind: self,
-            pixels,
-            labels,
-        })
+        Ok(ImageData::from_idx(self, pixels, labels))
     }
 
     fn locate(self, data_dir: Option<&Path>) -> Result<Location, DataError> {
@@ -76,7 +87,7 @@ impl DatasetKind {
     }
 }
 
-impl MnistData {
+impl ImageData {
     /// Loads a split of MNIST from `data_dir`, else from `VAE_MNIST_DIR`, else through Burn's
     /// download: `DatasetKind::Mnist.load(split, data_dir)` (see [`DatasetKind::load`]).
     pub fn load(split: Split, data_dir: Option<&Path>) -> Result<Self, DataError> {
@@ -92,23 +103,74 @@ impl MnistData {
     /// needed). Burn has no Fashion-MNIST download.
     pub fn from_burn(split: Split) -> Result<Self, DataError> {
         let (pixels, labels) = burn_mnist::load(split)?;
-        Ok(Self {
-            kind: DatasetKind::Mnist,
-            pixels,
-            labels,
-        })
+        Ok(Self::from_idx(DatasetKind::Mnist, pixels, labels))
     }
 
-    /// Which dataset the images come from.
-    pub fn kind(&self) -> DatasetKind {
-        self.kind
+    fn from_idx(kind: DatasetKind, pixels: Vec<u8>, labels: Vec<u8>) -> Self {
+        Self {
+            source: DataSource::Idx(kind),
+            shape: [1, IMAGE_SIDE, IMAGE_SIDE],
+            class_names: kind.class_names().iter().map(|&n| n.to_string()).collect(),
+            pixels,
+            labels,
+            files: Vec::new(),
+        }
+    }
+
+    /// Images of `shape` (`[channels, height, width]`) from a folder: `pixels` holds
+    /// `labels.len()` images one after another, read from `files`.
+    pub(crate) fn from_folder(
+        shape: [usize; 3],
+        class_names: Vec<String>,
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+        files: Vec<PathBuf>,
+    ) -> Self {
+        debug_assert_eq!(pixels.len(), labels.len() * shape.iter().product::<usize>());
+        debug_assert_eq!(files.len(), labels.len());
+        Self {
+            source: DataSource::Folder,
+            shape,
+            class_names,
+            pixels,
+            labels,
+            files,
+        }
+    }
+
+    /// The file image `index` was read from (an image folder's), or `None` (MNIST and
+    /// Fashion-MNIST, or an index out of range).
+    pub fn file(&self, index: usize) -> Option<&Path> {
+        self.files.get(index).map(PathBuf::as_path)
+    }
+
+    /// Where the images come from.
+    pub fn source(&self) -> DataSource {
+        self.source
+    }
+
+    /// `[channels, height, width]` of every image (`[1, 28, 28]` for MNIST).
+    pub fn shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    /// Values per image: channels × height × width (784 for MNIST).
+    pub fn image_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The name of each class, indexed by label (the digits for MNIST; the subfolders of an
+    /// image folder, sorted).
+    pub fn class_names(&self) -> &[String] {
+        &self.class_names
     }
 
     /// Keeps only the first `count` images (all of them if `count` is larger).
     pub fn truncate(mut self, count: usize) -> Self {
         let count = count.min(self.labels.len());
         self.labels.truncate(count);
-        self.pixels.truncate(count * IMAGE_PIXELS);
+        self.pixels.truncate(count * self.image_len());
+        self.files.truncate(count);
         self
     }
 
@@ -138,25 +200,30 @@ impl MnistData {
     pub fn keep_classes(self, classes: &[u8]) -> Self {
         let mut pixels = Vec::new();
         let mut labels = Vec::new();
+        let mut files = Vec::new();
         for (index, &label) in self.labels.iter().enumerate() {
             if classes.contains(&label) {
                 pixels.extend_from_slice(self.pixels(index));
                 labels.push(label);
+                files.extend(self.file(index).map(Path::to_path_buf));
             }
         }
         Self {
-            kind: self.kind,
             pixels,
             labels,
+            files,
+            ..self
         }
     }
 
-    /// Pixels of image `index`, row-major.
+    /// Pixels of image `index`: [`image_len`](Self::image_len) values, channel by channel,
+    /// each row-major.
     ///
     /// # Panics
     /// If `index` is not below the number of images.
     pub fn pixels(&self, index: usize) -> &[u8] {
-        &self.pixels[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+        let len = self.image_len();
+        &self.pixels[index * len..(index + 1) * len]
     }
 
     /// Labels, one per image.
@@ -165,17 +232,18 @@ impl MnistData {
     }
 }
 
-impl Dataset<MnistImage> for MnistData {
-    fn get(&self, index: usize) -> Result<MnistImage, DatasetError> {
+impl Dataset<LabelledImage> for ImageData {
+    fn get(&self, index: usize) -> Result<LabelledImage, DatasetError> {
         let label = *self.labels.get(index).ok_or_else(|| {
             DatasetError::new(std::io::Error::other(format!(
                 "image index {index} is out of range for {} images",
                 self.labels.len()
             )))
         })?;
-        let mut pixels = [0u8; IMAGE_PIXELS];
-        pixels.copy_from_slice(self.pixels(index));
-        Ok(MnistImage { pixels, label })
+        Ok(LabelledImage {
+            pixels: self.pixels(index).to_vec(),
+            label,
+        })
     }
 
     fn len(&self) -> usize {

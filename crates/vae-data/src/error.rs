@@ -120,6 +120,88 @@ pub enum DataError {
         /// The file.
         path: PathBuf,
     },
+    /// An image folder that does not exist.
+    #[error(
+        "image folder {} does not exist or is not a folder: set `image_folder.path` in the \
+         config (or pass --data-dir) to a folder of PNG/JPEG files, one subfolder per class",
+        .dir.display()
+    )]
+    FolderNotFound {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// An image folder (or a class subfolder) that cannot be listed.
+    #[error("cannot list image folder {}: {reason}. Check its permissions", .dir.display())]
+    FolderUnreadable {
+        /// The folder.
+        dir: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// An image folder with neither image files nor subfolders.
+    #[error(
+        "image folder {} holds no image files (.png, .jpg, .jpeg) and no class subfolders: \
+         put the images there, directly or one subfolder per class",
+        .dir.display()
+    )]
+    EmptyFolder {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// A class subfolder without image files.
+    #[error(
+        "class folder {} holds no image files (.png, .jpg, .jpeg, at any depth): add images \
+         of that class or remove the folder",
+        .dir.display()
+    )]
+    EmptyClass {
+        /// The class subfolder.
+        dir: PathBuf,
+    },
+    /// Image files beside class subfolders: their class is unknown.
+    #[error(
+        "image folder {} has class subfolders and also image files outside them, such as {}: \
+         move every image into the subfolder of its class (or remove the subfolders to read \
+         the images unlabelled)",
+        .dir.display(), .file.display()
+    )]
+    MixedFolder {
+        /// The folder.
+        dir: PathBuf,
+        /// The first image file outside the subfolders.
+        file: PathBuf,
+    },
+    /// An image file that cannot be opened or decoded.
+    #[error(
+        "cannot read image {}: {reason}. Replace or remove the file",
+        .path.display()
+    )]
+    BadImage {
+        /// The file.
+        path: PathBuf,
+        /// The I/O or decoding error.
+        reason: String,
+    },
+    /// An image of another size while resizing is off.
+    #[error(
+        "image {} is {}x{} pixels (height x width), but the config asks for {}x{} and \
+         `image_folder.resize` is false: set it to true, or resize the file",
+        .path.display(), .found[0], .found[1], .expected[0], .expected[1]
+    )]
+    ImageSize {
+        /// The file.
+        path: PathBuf,
+        /// Its `[height, width]`.
+        found: [usize; 2],
+        /// The configured `[height, width]`.
+        expected: [usize; 2],
+    },
+    /// Settings of an image folder that cannot work, or a folder they cannot split.
+    #[error("{reason}")]
+    FolderSettings {
+        /// What is wrong and the fix.
+        reason: String,
+    },
     /// A dataset name that is not one of [`DatasetKind::ALL`].
     #[error("unknown dataset \"{name}\": use \"mnist\" or \"fashion-mnist\"")]
     UnknownDataset {

@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use vae_data::{DataError, Dataset, DatasetKind, MnistData, NUM_CLASSES, Split};
+use vae_data::{DataError, DataSource, Dataset, DatasetKind, ImageData, NUM_CLASSES, Split};
 
 /// The folder `kind` would be read from, or `None` (after saying why) when it is absent.
 fn folder_or_skip(kind: DatasetKind) -> Option<PathBuf> {
@@ -52,7 +52,7 @@ fn fashion_mnist_loads_with_its_sizes_labels_and_classes() {
         (Split::Test, 10_000, "t10k-labels-idx1-ubyte"),
     ] {
         let data = kind.load(split, Some(&dir)).unwrap();
-        assert_eq!(data.kind(), kind);
+        assert_eq!(data.source(), DataSource::Idx(kind));
         assert_eq!(data.len(), count);
         assert_eq!(data.labels().len(), count);
         // Fashion-MNIST is balanced: every class has a tenth of the images.
@@ -76,7 +76,7 @@ fn fashion_mnist_files_given_as_mnist_are_named_as_fashion_mnist() {
     let Some(dir) = folder_or_skip(DatasetKind::FashionMnist) else {
         return;
     };
-    let error = MnistData::from_dir(Split::Test, &dir).unwrap_err();
+    let error = ImageData::from_dir(Split::Test, &dir).unwrap_err();
     assert!(
         matches!(
             error,
@@ -124,8 +124,11 @@ fn mnist_still_loads_from_its_folder() {
     let Some(dir) = folder_or_skip(DatasetKind::Mnist) else {
         return;
     };
-    let data = MnistData::load(Split::Test, Some(&dir)).unwrap();
-    assert_eq!((data.kind(), data.len()), (DatasetKind::Mnist, 10_000));
+    let data = ImageData::load(Split::Test, Some(&dir)).unwrap();
+    assert_eq!(
+        (data.source(), data.len()),
+        (DataSource::Idx(DatasetKind::Mnist), 10_000)
+    );
     // The first test digit of MNIST is a 7.
     assert_eq!(data.labels()[0], 7);
 }
@@ -177,12 +180,12 @@ fn static_binarization_is_reproducible_and_keeps_the_mean_intensity() {
     let Some(dir) = folder_or_skip(DatasetKind::Mnist) else {
         return;
     };
-    let test = MnistData::from_dir(Split::Test, &dir)
+    let test = ImageData::from_dir(Split::Test, &dir)
         .unwrap()
         .truncate(2000);
     let once = test.clone().binarized(7);
     assert_eq!(once.labels(), test.labels());
-    let pixels = |data: &MnistData| -> Vec<u8> {
+    let pixels = |data: &ImageData| -> Vec<u8> {
         (0..data.labels().len())
             .flat_map(|i| data.pixels(i).to_vec())
             .collect()
@@ -222,7 +225,7 @@ fn keeping_classes_keeps_those_images_in_order_and_nothing_else() {
     let Some(dir) = folder_or_skip(DatasetKind::Mnist) else {
         return;
     };
-    let test = MnistData::from_dir(Split::Test, &dir)
+    let test = ImageData::from_dir(Split::Test, &dir)
         .unwrap()
         .truncate(1000);
     let kept = test.clone().keep_classes(&[3, 7]);

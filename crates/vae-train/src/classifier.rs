@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use vae_model::applications::{Classifier, ClassifierConfig};
 
 use crate::backend::{Backend, BackendError};
-use crate::config::IMAGE_SHAPE;
-use crate::data::batcher::MnistBatcher;
-use crate::data::{DatasetKind, MnistData, Split};
+use crate::config::IDX_IMAGE_SHAPE;
+use crate::data::batcher::ImageBatcher;
+use crate::data::{DatasetKind, ImageData, Split};
 use crate::error::DataError;
 use crate::inspect::InspectError;
 use crate::run::checkpoints::{CheckpointError, save_atomically, verify};
@@ -121,13 +121,13 @@ pub enum ClassifierError {
 
 /// The classifier of MNIST-sized images with `classes` classes.
 pub fn classifier_config(classes: usize) -> ClassifierConfig {
-    ClassifierConfig::new(IMAGE_SHAPE, classes)
+    ClassifierConfig::new(IDX_IMAGE_SHAPE, classes)
 }
 
 /// The fraction of `data`'s images that `classifier` labels correctly.
 pub fn accuracy(
     classifier: &Classifier,
-    data: &MnistData,
+    data: &ImageData,
     device: &Device,
 ) -> Result<f64, InspectError> {
     let labels = data.labels();
@@ -137,7 +137,7 @@ pub fn accuracy(
     let mut correct = 0usize;
     for first in (0..labels.len()).step_by(EVAL_BATCH) {
         let last = (first + EVAL_BATCH).min(labels.len());
-        let x = MnistBatcher::images((first..last).map(|i| data.pixels(i)), device);
+        let x = ImageBatcher::images((first..last).map(|i| data.pixels(i)), device);
         correct += predictions(classifier, x)?
             .iter()
             .zip(&labels[first..last])
@@ -213,7 +213,7 @@ pub fn train_classifier(
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
         for batch in order.chunks(training.batch_size) {
-            let x = MnistBatcher::images(batch.iter().map(|&i| train.pixels(i)), &train_device);
+            let x = ImageBatcher::images(batch.iter().map(|&i| train.pixels(i)), &train_device);
             let labels: Vec<u8> = batch.iter().map(|&i| train.labels()[i]).collect();
             let loss = classifier.loss(x, label_tensor(&labels, &train_device));
             loss_sum += loss.clone().into_scalar::<f64>();

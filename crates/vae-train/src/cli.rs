@@ -6,7 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Backend;
 
-/// Train and inspect variational autoencoders on MNIST with Burn, on CPU or any GPU.
+/// Train and inspect variational autoencoders on MNIST, Fashion-MNIST or your own images with
+/// Burn, on CPU or any GPU.
 #[derive(Debug, Parser)]
 #[command(name = "vae", version, about)]
 pub struct Cli {
@@ -18,7 +19,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Train a VAE on MNIST and write a run folder (config, model, checkpoints, metrics, pictures).
+    /// Train a VAE (MNIST, Fashion-MNIST or a folder of images) and write a run folder (config,
+    /// model, checkpoints, metrics, pictures).
     Train(TrainArgs),
     /// Print a complete training config (PyTorch examples/vae settings) to start from.
     PrintConfig(PrintConfigArgs),
@@ -136,7 +138,8 @@ pub struct RunArgs {
     /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
-    /// Folder with the MNIST IDX files. Default: $VAE_MNIST_DIR, else Burn's download cache.
+    /// Folder with the dataset's IDX files (default: $VAE_MNIST_DIR, else Burn's download
+    /// cache), or, for an image-folder run, the image folder (default: `image_folder.path`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
@@ -505,11 +508,16 @@ pub struct ScoreArgs {
     pub run: RunArgs,
     /// The dataset to score: `mnist` or `fashion-mnist`. Default: the run's own (another one
     /// gives the cross-dataset case; --data-dir then names that dataset's folder).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "folder")]
     pub dataset: Option<crate::data::DatasetKind>,
     /// Which split to score.
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    #[arg(long, value_enum, default_value_t = SplitArg::Test, conflicts_with = "folder")]
     pub split: SplitArg,
+    /// Score every PNG/JPEG file in this folder instead (sorted by path; one subfolder per
+    /// class gives labels), converted and resized to the model's image size; the CSV gains a
+    /// `file` column.
+    #[arg(long, value_name = "DIR")]
+    pub folder: Option<PathBuf>,
     /// Posterior samples per image, shared by the ELBO and the importance-weighted bound.
     #[arg(long, default_value_t = 100)]
     pub samples: usize,
@@ -576,8 +584,9 @@ pub struct TrainArgs {
     /// Default: the first compiled of flex, ndarray, wgpu.
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
-    /// Folder with the four MNIST IDX files (plain or .gz). Default: $VAE_MNIST_DIR, else
-    /// Burn's download cache.
+    /// Folder with the dataset's four IDX files, plain or .gz (default: $VAE_MNIST_DIR, else
+    /// Burn's download cache), or, for an image-folder config, the image folder (default:
+    /// `image_folder.path`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Run folder to create. Default: runs/CONFIG, CONFIG being the config file name without .json.

@@ -14,7 +14,7 @@ use crate::cli::{
     ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs,
 };
 use crate::config::TrainingConfig;
-use crate::data::MnistData;
+use crate::data::ImageData;
 use crate::experiments::conditional::{self, ConditionalOptions, run_conditional};
 use crate::experiments::cross_dataset::{CrossDatasetOptions, run_cross_dataset};
 use crate::experiments::denoising::{self, DenoisingOptions, run_denoising};
@@ -45,7 +45,7 @@ fn open(args: &RunArgs) -> anyhow::Result<Opened> {
 }
 
 /// The test split of the dataset the run was trained on.
-fn test_set(args: &RunArgs, run: &TrainedRun) -> anyhow::Result<MnistData> {
+fn test_set(args: &RunArgs, run: &TrainedRun) -> anyhow::Result<ImageData> {
     Ok(run.test_set(args.data_dir.as_deref())?)
 }
 
@@ -140,6 +140,7 @@ pub fn run_score(args: &ScoreArgs) -> anyhow::Result<()> {
         data_dir: args.run.data_dir.clone(),
         dataset: args.dataset,
         split: args.split.into(),
+        folder: args.folder.clone(),
         samples: args.samples,
         chunk: args.chunk,
         batch_size: args.batch_size,
@@ -217,7 +218,12 @@ fn experiment_setup(args: &AnomalyExperimentArgs) -> anyhow::Result<(TrainingCon
         (one_class::DEFAULT_EPOCHS, one_class::DEFAULT_SAMPLES)
     };
     base.num_epochs = args.epochs.unwrap_or(epochs);
-    let sampling = Sampling::new(args.samples.unwrap_or(samples), args.chunk, args.batch_size)?;
+    let sampling = Sampling::new(
+        args.samples.unwrap_or(samples),
+        args.chunk,
+        args.batch_size,
+        crate::data::IMAGE_PIXELS,
+    )?;
     Ok((base, sampling))
 }
 
@@ -321,7 +327,7 @@ pub fn run_latent_plot(args: &LatentPlotArgs) -> anyhow::Result<Vec<PathBuf>> {
     let means = posterior_means(&opened.run, &test, count, &opened.device)?;
     let scatter = project(&means, opened.run.model.latent_dim(), test.labels());
     let path = output(&args.out, &args.run.run_dir, "latent.png");
-    draw_scatter(&scatter, &path)?;
+    draw_scatter(&scatter, test.class_names(), &path)?;
     let mut written = vec![path];
     if opened.run.model.latent_dim() == 2 && !opened.run.is_conditional() {
         let grid = manifold(&opened.run, args.grid, 3.0, &opened.device)?;

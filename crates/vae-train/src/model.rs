@@ -19,7 +19,7 @@ use vae_model::{
     MlpEncoder, Vae, VaeError,
 };
 
-use crate::config::{IMAGE_SHAPE, NetworkChoice, TrainingConfig, logits_of_means};
+use crate::config::{NetworkChoice, TrainingConfig, logits_of_means};
 
 /// The VAE the `vae` command trains and opens: any shipped network pair and likelihood.
 pub type CliVae = Vae<AnyEncoder, AnyDecoder, AnyLikelihood>;
@@ -118,10 +118,11 @@ transparent_enum_module!(AnyDecoder { Mlp, Conv });
 
 impl AnyDecoder {
     /// Sets the output bias from the training images' mean intensity per pixel (`means`, one
-    /// per pixel): the logit of each (MLP), or of each channel's mean (conv).
+    /// per value, `channels` planes): the logit of each (MLP), or of each channel's mean (conv).
     pub fn with_output_bias_from_means(
         self,
         means: &[f64],
+        channels: usize,
         device: &Device,
     ) -> Result<Self, VaeError> {
         let tensor = |values: Vec<f32>| {
@@ -137,7 +138,7 @@ impl AnyDecoder {
                 Self::Conv(decoder.with_output_bias(tensor(logits_of_means(means)))?)
             }
             Self::Conv(decoder) => {
-                let per_channel = means.len() / IMAGE_SHAPE.channels;
+                let per_channel = means.len() / channels.max(1);
                 let channel_means: Vec<f64> = means
                     .chunks(per_channel.max(1))
                     .map(|c| c.iter().sum::<f64>() / c.len() as f64)
@@ -165,7 +166,7 @@ pub fn build_model(config: &TrainingConfig, device: &Device) -> Result<CliVae, V
             conv_channels,
             hidden_dim,
         } => {
-            let conv = ConvEncoderConfig::new(IMAGE_SHAPE, model.latent_dim)
+            let conv = ConvEncoderConfig::new(config.image_shape(), model.latent_dim)
                 .with_conv_channels(conv_channels.clone())
                 .with_hidden_dim(*hidden_dim)
                 .with_activation(model.activation.clone())
@@ -178,7 +179,7 @@ pub fn build_model(config: &TrainingConfig, device: &Device) -> Result<CliVae, V
     let likelihood = config
         .likelihood
         .to_config()
-        .try_init(IMAGE_SHAPE.elements(), device)?;
+        .try_init(config.image_shape().elements(), device)?;
     Ok(Vae::new(encoder, decoder, likelihood, model.latent_dim)
         .with_beta(model.beta)
         .with_condition_dim(condition_dim))

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use burn::prelude::Device;
-use vae_train::data::{MnistData, Split};
+use vae_train::data::{ImageData, Split};
 use vae_train::inspect::pictures::{interpolate, posterior_means, reconstruct};
 use vae_train::inspect::plots::project;
 
@@ -84,7 +84,7 @@ fn pictures_have_the_documented_size_and_are_not_blank() {
 fn interpolation_endpoints_are_the_endpoints_reconstructions() {
     let device = Device::flex();
     let run = TrainedRun::open(trained_run(), &device).unwrap();
-    let test = MnistData::from_dir(Split::Test, &mnist_dir()).unwrap();
+    let test = ImageData::from_dir(Split::Test, &mnist_dir()).unwrap();
     let line = interpolate(&run, &test, &[(7, 11)], 6, &device).unwrap();
     let ends = reconstruct(&run, &test, &[7, 11], &device).unwrap(); // inputs, then reconstructions
     let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
@@ -180,7 +180,7 @@ fn scores_of_a_one_class_model_write_one_row_per_image_and_separate_the_other_cl
         lines.next(),
         Some("index,label,reconstruction_error,negative_elbo,negative_iw_bound")
     );
-    let test = MnistData::from_dir(Split::Test, &mnist_dir()).unwrap();
+    let test = ImageData::from_dir(Split::Test, &mnist_dir()).unwrap();
     let rows: Vec<Vec<f64>> = lines
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
         .collect();
@@ -641,7 +641,7 @@ fn bad_input_gets_a_clean_error() {
 fn the_latent_scatter_has_one_point_per_test_image_and_the_plots_render() {
     let device = Device::flex();
     let run = TrainedRun::open(trained_run(), &device).unwrap();
-    let test = MnistData::from_dir(Split::Test, &mnist_dir())
+    let test = ImageData::from_dir(Split::Test, &mnist_dir())
         .unwrap()
         .truncate(300);
     let means = posterior_means(&run, &test, 300, &device).unwrap();

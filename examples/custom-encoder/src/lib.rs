@@ -10,7 +10,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use vae_data::{DataError, DatasetKind, MnistData, Split, images_to_tensor};
+use vae_data::{DataError, DatasetKind, ImageData, Split, images_to_tensor};
 use vae_model::{
     ActivationConfig, ContinuousBernoulli, DiagonalGaussian, Encoder, MlpDecoder, MlpDecoderConfig,
     Vae,
@@ -97,7 +97,7 @@ pub fn train(
         latent,
     );
     let mut adam = AdamConfig::new().init();
-    let rows = |data: &MnistData, from: usize, count: usize, device: &Device| {
+    let rows = |data: &ImageData, from: usize, count: usize, device: &Device| {
         let total = data.labels().len();
         images_to_tensor((from..from + count).map(|i| data.pixels(i % total)), device)
     };

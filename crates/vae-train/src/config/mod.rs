@@ -1,6 +1,7 @@
 //! [`TrainingConfig`]: everything one run needs, loaded from a JSON file, validated in one
 //! place and saved as `config.json` in the run folder (which replays the run).
 
+mod dataset;
 mod decoder_bias;
 mod lr_schedule;
 mod objective;
@@ -12,13 +13,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vae_model::applications::Corruption;
 use vae_model::likelihood::{GaussianConfig, LearnedSigma};
-use vae_model::{ConvEncoderConfig, ImageShape, LikelihoodConfig, VaeConfig};
+use vae_model::{ConvEncoderConfig, LikelihoodConfig, VaeConfig};
 
 /// `torch.optim.Adam`'s default epsilon.
 pub const PYTORCH_ADAM_EPSILON: f32 = 1e-8;
 
-use crate::data::{DatasetKind, IMAGE_SIDE, NUM_CLASSES};
+use crate::data::{ImageFolderConfig, NUM_CLASSES};
 use crate::error::{ConfigError, InvalidConfig};
+pub use dataset::{DatasetChoice, IDX_IMAGE_SHAPE};
 pub use decoder_bias::{DecoderBiasChoice, MEAN_CLIP, logits_of_means};
 pub use lr_schedule::{IWAE_STAGES, LrScheduleChoice};
 pub use objective::{
@@ -69,9 +71,16 @@ pub struct TrainingConfig {
     /// Optional in the file.
     #[serde(default)]
     pub condition: ConditionChoice,
-    /// `"mnist"` (the default) or `"fashion-mnist"`. Optional in the file.
+    /// `"mnist"` (the default), `"fashion-mnist"` or `"image-folder"` (read as `image_folder`
+    /// says). Optional in the file.
     #[serde(default)]
-    pub dataset: DatasetKind,
+    pub dataset: DatasetChoice,
+    /// Where and how to read a folder of PNG/JPEG files when `dataset` is `"image-folder"`:
+    /// `{"path": "my-images", "channels": 1, "height": 28, "width": 28}`, optionally with
+    /// `"resize"` (default true), `"validation_fraction"` (0.1) and `"split_seed"` (0).
+    /// `null` (the default) otherwise. Optional in the file.
+    #[serde(default)]
+    pub image_folder: Option<ImageFolderConfig>,
     /// `{"kind": "continuous"}` (the default: intensities in `[0, 1]`), `{"kind": "dynamic"}`
     /// or `{"kind": "static", "seed": 1}` binarization. Optional in the file.
     #[serde(default)]
@@ -139,13 +148,6 @@ pub fn classes_problem(name: &str, classes: &[u8]) -> Option<String> {
         }
     })
 }
-
-/// The shape of the images the data loader gives (both datasets: 1×28×28).
-pub const IMAGE_SHAPE: ImageShape = ImageShape {
-    channels: 1,
-    height: IMAGE_SIDE,
-    width: IMAGE_SIDE,
-};
 
 /// The largest tensor of decoded images one training step (`batch_size * objective.samples`
 /// images) or one `vae evaluate` chunk (`batch_size * chunk`) may make, in bytes (`f32`); a
@@ -312,7 +314,8 @@ impl Default for TrainingConfig {
             network: NetworkChoice::Mlp,
             likelihood: LikelihoodChoice::Bernoulli,
             condition: ConditionChoice::None,
-            dataset: DatasetKind::Mnist,
+            dataset: DatasetChoice::Mnist,
+            image_folder: None,
             data_treatment: DataTreatment::Continuous,
             objective: ObjectiveChoice::default(),
             lr_schedule: LrScheduleChoice::Constant,
@@ -366,6 +369,7 @@ impl TrainingConfig {
         self.model
             .validate()
             .map_err(|e| InvalidConfig::new("model", format!("model: {e}")))?;
+        self.validate_dataset()?;
         self.validate_parts()?;
         self.validate_optimizer()?;
         self.data_treatment.validate()?;
@@ -442,7 +446,7 @@ impl TrainingConfig {
         let decoded = self
             .batch_size
             .saturating_mul(self.objective.samples)
-            .saturating_mul(IMAGE_SHAPE.elements() * 4);
+            .saturating_mul(self.image_shape().elements() * 4);
         if decoded > MAX_DECODED_BYTES {
             return Err(InvalidConfig::new(
                 "objective.samples",
@@ -463,24 +467,23 @@ impl TrainingConfig {
 
     /// The network and likelihood choices, and how they fit the data.
     fn validate_parts(&self) -> Result<(), InvalidConfig> {
+        let shape = self.image_shape();
+        let size = format!("{}x{}x{}", shape.channels, shape.height, shape.width);
         if let NetworkChoice::Conv {
             conv_channels,
             hidden_dim,
         } = &self.network
         {
-            if self.model.input_dim != IMAGE_SHAPE.elements() {
+            if self.model.input_dim != shape.elements() {
                 return Err(InvalidConfig::new(
                     "model.input_dim",
                     format!(
-                        "`network` is conv, which needs images of a known size: the data is {}x{}x{} \
+                        "`network` is conv, which needs images of a known size: the data is {size} \
                      = {} values per image, but `model.input_dim` is {}. Set `model.input_dim` \
                      to {} or use {{\"kind\": \"mlp\"}}",
-                        IMAGE_SHAPE.channels,
-                        IMAGE_SHAPE.height,
-                        IMAGE_SHAPE.width,
-                        IMAGE_SHAPE.elements(),
+                        shape.elements(),
                         self.model.input_dim,
-                        IMAGE_SHAPE.elements()
+                        shape.elements()
                     ),
                 ));
             }
@@ -494,19 +497,19 @@ impl TrainingConfig {
                     ),
                 ));
             }
-            ConvEncoderConfig::new(IMAGE_SHAPE, self.model.latent_dim)
+            ConvEncoderConfig::new(shape, self.model.latent_dim)
                 .with_conv_channels(conv_channels.clone())
                 .with_hidden_dim(*hidden_dim)
                 .validate()
                 .map_err(|e| InvalidConfig::new("network", format!("network: {e}")))?;
-        } else if self.model.input_dim != IMAGE_SHAPE.elements() {
+        } else if self.model.input_dim != shape.elements() {
             return Err(InvalidConfig::new(
                 "model.input_dim",
                 format!(
-                    "`model.input_dim` is {}, but the images have {} pixels (28x28): set it to {}",
+                    "`model.input_dim` is {}, but the images have {} values ({size}): set it to {}",
                     self.model.input_dim,
-                    IMAGE_SHAPE.elements(),
-                    IMAGE_SHAPE.elements()
+                    shape.elements(),
+                    shape.elements()
                 ),
             ));
         }
@@ -553,7 +556,9 @@ impl TrainingConfig {
     }
 
     /// Optimizer steps per epoch: the training images used, in batches of `batch_size` (the
-    /// last one may be smaller).
+    /// last one may be smaller). For an image folder, whose size is known only once read,
+    /// this is an upper bound (`train_images` or MNIST's 60,000) used to check the schedules;
+    /// training counts the images it has.
     pub fn steps_per_epoch(&self) -> usize {
         self.train_images
             .unwrap_or(TRAINING_SPLIT_IMAGES)

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use vae_model::{KlWarmupConfig, ObjectiveConfig};
 
-use crate::data::MnistData;
+use crate::data::ImageData;
 use crate::error::InvalidConfig;
 
 /// The seed of the one binary copy of the test set that every binarized run validates and is
@@ -49,7 +49,7 @@ impl DataTreatment {
 
     /// The training split as training sees it: binarized once for `static`, else unchanged
     /// (dynamic binarization happens per batch).
-    pub fn training_set(self, data: MnistData) -> MnistData {
+    pub fn training_set(self, data: ImageData) -> ImageData {
         match self {
             Self::Static { seed: Some(seed) } => data.binarized(seed),
             _ => data,
@@ -58,7 +58,7 @@ impl DataTreatment {
 
     /// The test split as validation, pictures and `vae evaluate` see it: for a binarized run,
     /// binarized once with [`TEST_BINARIZATION_SEED`].
-    pub fn test_set(self, data: MnistData) -> MnistData {
+    pub fn test_set(self, data: ImageData) -> ImageData {
         match self {
             Self::Continuous => data,
             _ => data.binarized(TEST_BINARIZATION_SEED),

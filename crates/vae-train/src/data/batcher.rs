@@ -1,4 +1,4 @@
-//! Turns MNIST items into a [`VaeBatch`] of flattened images in `[0, 1]` on the device (or,
+//! Turns labelled images into a [`VaeBatch`] of flattened images in `[0, 1]` on the device (or,
 //! with dynamic binarization, binary images drawn anew), with their one-hot labels when the
 //! model is conditional; for a denoising run, corrupted images with the clean ones as targets.
 
@@ -8,12 +8,12 @@ use burn::tensor::Distribution;
 use vae_model::applications::Corruption;
 use vae_model::train::VaeBatch;
 
-use crate::data::MnistImage;
+use crate::data::LabelledImage;
 
-/// Scales pixels by 1/255 (PyTorch's `ToTensor`) and flattens to `[batch, 784]`; for a
+/// Scales pixels by 1/255 (PyTorch's `ToTensor`) and flattens to `[batch, values]`; for a
 /// conditional model, also gives the labels one-hot.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MnistBatcher {
+pub struct ImageBatcher {
     /// Classes of the one-hot condition; `None` for an unconditional model.
     pub condition_classes: Option<usize>,
     /// Draw each pixel as Bernoulli(intensity) at every use, from the device's random stream
@@ -24,7 +24,7 @@ pub struct MnistBatcher {
     pub corruption: Option<Corruption>,
 }
 
-impl MnistBatcher {
+impl ImageBatcher {
     /// A batcher for a model with a condition of `condition_dim` classes (0: none).
     pub fn new(condition_dim: usize) -> Self {
         Self {
@@ -35,13 +35,13 @@ impl MnistBatcher {
     }
 
     /// Corrupts every batch anew and keeps the clean images as its targets (see
-    /// [`MnistBatcher::corruption`]).
+    /// [`ImageBatcher::corruption`]).
     pub fn with_corruption(mut self, corruption: Option<Corruption>) -> Self {
         self.corruption = corruption;
         self
     }
 
-    /// Binarizes every batch anew (see [`MnistBatcher::dynamic_binarization`]).
+    /// Binarizes every batch anew (see [`ImageBatcher::dynamic_binarization`]).
     pub fn with_dynamic_binarization(mut self, enabled: bool) -> Self {
         self.dynamic_binarization = enabled;
         self
@@ -58,7 +58,7 @@ impl MnistBatcher {
         noise.lower(intensities).float()
     }
 
-    /// Builds the `[batch, 784]` tensor of intensities in `[0, 1]` from raw pixel rows.
+    /// Builds the `[batch, values]` tensor of intensities in `[0, 1]` from raw pixel rows.
     pub fn images<'a>(rows: impl ExactSizeIterator<Item = &'a [u8]>, device: &Device) -> Tensor<2> {
         vae_data::images_to_tensor(rows, device)
     }
@@ -80,8 +80,8 @@ pub fn one_hot(labels: &[u8], classes: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(values, [labels.len(), classes]), device)
 }
 
-impl Batcher<MnistImage, VaeBatch> for MnistBatcher {
-    fn batch(&self, items: Vec<MnistImage>, device: &Device) -> VaeBatch {
+impl Batcher<LabelledImage, VaeBatch> for ImageBatcher {
+    fn batch(&self, items: Vec<LabelledImage>, device: &Device) -> VaeBatch {
         let condition = self.condition_classes.map(|classes| {
             let labels: Vec<u8> = items.iter().map(|item| item.label).collect();
             one_hot(&labels, classes, device)
@@ -117,7 +117,7 @@ mod tests {
         values.extend(vec![1.0f32; width]);
         values.extend(vec![0.3f32; width]);
         let intensities = Tensor::<2>::from_data(TensorData::new(values, [3, width]), &device);
-        let binary = MnistBatcher::binarize(intensities)
+        let binary = ImageBatcher::binarize(intensities)
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
@@ -134,16 +134,16 @@ mod tests {
     fn a_denoising_batch_holds_corrupted_inputs_and_clean_targets() {
         let device = Device::flex();
         device.seed(5);
-        let items: Vec<MnistImage> = (0..4u8)
-            .map(|label| MnistImage {
-                pixels: [128; 784],
+        let items: Vec<LabelledImage> = (0..4u8)
+            .map(|label| LabelledImage {
+                pixels: vec![128; 784],
                 label,
             })
             .collect();
-        let batcher = MnistBatcher::new(10)
+        let batcher = ImageBatcher::new(10)
             .with_corruption(Some(Corruption::SaltAndPepper { fraction: 0.5 }));
         let batch = batcher.batch(items.clone(), &device);
-        let clean = MnistBatcher::new(10).batch(items, &device);
+        let clean = ImageBatcher::new(10).batch(items, &device);
         let targets = batch.targets.expect("a denoising batch has targets");
         assert_eq!(targets.into_data(), clean.images.clone().into_data());
         let inputs = batch.images.into_data().try_to_vec::<f32>().unwrap();

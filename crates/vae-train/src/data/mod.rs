@@ -1,5 +1,5 @@
-//! The data: MNIST and Fashion-MNIST as the `vae-data` crate reads them (re-exported here), and
-//! the [`batcher`] that turns images and labels into batches.
+//! The data: MNIST, Fashion-MNIST and image folders as the `vae-data` crate reads them
+//! (re-exported here), and the [`batcher`] that turns images and labels into batches.
 //!
 //! Lookup order for MNIST: `--data-dir`, then the `VAE_MNIST_DIR` environment variable, then
 //! Burn's cache/download (`~/.cache/burn-dataset/mnist`); see `vae-data` for Fashion-MNIST.
@@ -7,6 +7,16 @@
 pub mod batcher;
 
 pub use vae_data::{
-    DatasetKind, FASHION_MNIST_DIR_ENV, IMAGE_PIXELS, IMAGE_SIDE, MAX_IDX_BYTES, MNIST_DIR_ENV,
-    MnistData, MnistImage, NUM_CLASSES, Split,
+    DataSource, DatasetKind, FASHION_MNIST_DIR_ENV, IMAGE_PIXELS, IMAGE_SIDE, ImageData,
+    ImageFolderConfig, LabelledImage, MAX_IDX_BYTES, MNIST_DIR_ENV, NUM_CLASSES, Split,
 };
+
+/// The shape of `data`'s images as the networks take it.
+pub fn image_shape(data: &ImageData) -> vae_model::ImageShape {
+    let [channels, height, width] = data.shape();
+    vae_model::ImageShape {
+        channels,
+        height,
+        width,
+    }
+}

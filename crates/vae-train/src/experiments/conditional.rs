@@ -104,7 +104,7 @@ pub fn run_conditional(options: &ConditionalOptions) -> Result<ConditionalReport
     config.condition = ConditionChoice::Label;
     config.validate()?;
     let mut training = options.classifier.clone();
-    training.dataset = config.dataset;
+    training.dataset = config.idx_dataset("The conditional experiment")?;
     let start = Instant::now();
     let device = options.backend.device().map_err(InspectError::from)?;
     create_out_dir(&options.out_dir)?;
@@ -119,7 +119,7 @@ pub fn run_conditional(options: &ConditionalOptions) -> Result<ConditionalReport
         &device,
     )?;
 
-    let names = config.dataset.class_names();
+    let names = training.dataset.class_names();
     let mut classes = Vec::new();
     for class in 0..names.len() as u8 {
         device.seed(options.seed.wrapping_add(u64::from(class)));

@@ -69,8 +69,7 @@ pub fn run_cross_dataset(
             options.normal.id()
         )));
     }
-    let mut config = options.base.clone();
-    config.dataset = options.normal;
+    let mut config = options.base.clone().with_dataset(options.normal);
     config.train_classes = None;
     config.validate()?;
     let start = Instant::now();

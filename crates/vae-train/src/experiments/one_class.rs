@@ -99,8 +99,7 @@ impl OneClassReport {
 
 /// The config of class `class`'s model.
 pub fn class_config(base: &TrainingConfig, dataset: DatasetKind, class: u8) -> TrainingConfig {
-    let mut config = base.clone();
-    config.dataset = dataset;
+    let mut config = base.clone().with_dataset(dataset);
     config.train_classes = Some(vec![class]);
     config
 }
@@ -268,7 +267,7 @@ mod tests {
     fn each_class_trains_on_itself_only() {
         let config = class_config(&TrainingConfig::default(), DatasetKind::FashionMnist, 7);
         assert_eq!(config.train_classes, Some(vec![7]));
-        assert_eq!(config.dataset, DatasetKind::FashionMnist);
+        assert_eq!(config.dataset, DatasetKind::FashionMnist.into());
         assert!(config.validate().is_ok());
     }
 }

@@ -10,8 +10,8 @@ use burn::prelude::*;
 use vae_model::applications::{Corruption, psnr};
 
 use crate::backend::Backend;
-use crate::data::batcher::MnistBatcher;
-use crate::data::{IMAGE_PIXELS, MnistData};
+use crate::data::batcher::ImageBatcher;
+use crate::data::{ImageData, image_shape};
 use crate::inspect::pictures::Grid;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -73,13 +73,15 @@ pub struct DenoiseReport {
     pub seconds: f64,
 }
 
-/// Each row's PSNR against the same row of `clean` (`[batch, 784]` each, read back once).
+/// Each row's PSNR against the same row of `clean` (`[batch, values]` each, read back once).
 fn row_psnrs(image: Tensor<2>, clean: Tensor<2>) -> Result<Vec<f64>, InspectError> {
+    let [_, values] = image.dims();
+    let values = values.max(1);
     let image = read_back(image)?;
     let clean = read_back(clean)?;
     image
-        .chunks_exact(IMAGE_PIXELS)
-        .zip(clean.chunks_exact(IMAGE_PIXELS))
+        .chunks_exact(values)
+        .zip(clean.chunks_exact(values))
         .map(|(a, b)| {
             let a: Vec<f64> = a.iter().map(|&v| f64::from(v)).collect();
             let b: Vec<f64> = b.iter().map(|&v| f64::from(v)).collect();
@@ -93,7 +95,7 @@ fn row_psnrs(image: Tensor<2>, clean: Tensor<2>) -> Result<Vec<f64>, InspectErro
 /// batch from `device`'s stream, seeded with `seed`.
 pub fn denoising_psnr(
     runs: &[&TrainedRun],
-    data: &MnistData,
+    data: &ImageData,
     corruption: Corruption,
     seed: u64,
     device: &Device,
@@ -108,7 +110,7 @@ pub fn denoising_psnr(
     let mut denoised_sums = vec![0.0; runs.len()];
     for first in (0..count).step_by(DENOISE_BATCH) {
         let last = (first + DENOISE_BATCH).min(count);
-        let clean = MnistBatcher::images((first..last).map(|i| data.pixels(i)), device);
+        let clean = ImageBatcher::images((first..last).map(|i| data.pixels(i)), device);
         let noisy = corruption.apply(clean.clone());
         noisy_sum += row_psnrs(noisy.clone(), clean.clone())?.iter().sum::<f64>();
         for (sum, run) in denoised_sums.iter_mut().zip(runs) {
@@ -131,7 +133,7 @@ pub fn denoising_psnr(
 /// denoised outputs, and a row of the clean images.
 pub fn denoising_picture(
     runs: &[&TrainedRun],
-    data: &MnistData,
+    data: &ImageData,
     corruption: Corruption,
     columns: usize,
     seed: u64,
@@ -144,7 +146,7 @@ pub fn denoising_picture(
         ));
     }
     device.seed(seed);
-    let clean = MnistBatcher::images((0..columns).map(|i| data.pixels(i)), device);
+    let clean = ImageBatcher::images((0..columns).map(|i| data.pixels(i)), device);
     let noisy = corruption.apply(clean.clone());
     let mut rows = vec![noisy.clone()];
     for run in runs {
@@ -152,7 +154,7 @@ pub fn denoising_picture(
         rows.push(run.model.reconstruct(noisy.clone(), condition));
     }
     rows.push(clean);
-    Grid::from_tensor(Tensor::cat(rows, 0), columns)
+    Grid::from_tensor(Tensor::cat(rows, 0), columns, image_shape(data))
 }
 
 /// Denoises the test set with the run and writes the picture.
@@ -187,8 +189,8 @@ pub fn denoise(options: &DenoiseOptions) -> Result<DenoiseReport, InspectError> 
     Ok(DenoiseReport {
         corruption: options.corruption,
         data: format!(
-            "{} test set, {}",
-            run.config.dataset.name(),
+            "{}, {}",
+            run.config.describe_split(crate::data::Split::Test),
             run.config.data_treatment.describe_test_set()
         ),
         images: data.labels().len(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::config::CLASSES;
-use crate::data::batcher::MnistBatcher;
+use crate::data::batcher::ImageBatcher;
 use crate::inspect::sampling::Sampling;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -89,10 +89,14 @@ fn to_f64(tensor: Tensor<1>) -> Result<Vec<f64>, InspectError> {
 
 /// Evaluates a trained run on the MNIST test set.
 pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
-    let Sampling { samples, chunk, .. } =
-        Sampling::new(options.samples, options.chunk, options.batch_size)?;
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
+    let Sampling { samples, chunk, .. } = Sampling::new(
+        options.samples,
+        options.chunk,
+        options.batch_size,
+        run.config.image_shape().elements(),
+    )?;
     let mut test = run.test_set(options.data_dir.as_deref())?;
     if let Some(count) = options.images {
         if count == 0 {
@@ -128,7 +132,7 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     let mut means: Vec<f64> = Vec::with_capacity(count * latent_dim);
     for first in (0..count).step_by(options.batch_size) {
         let last = (first + options.batch_size).min(count);
-        let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), &device);
+        let x = ImageBatcher::images((first..last).map(|i| test.pixels(i)), &device);
         let c = run.condition(&labels[first..last], &device);
         // The true negative ELBO (weight 1), whatever `beta` the run trained with.
         let elbo_terms = run
@@ -163,8 +167,8 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     let (iw_nll, iw_nll_stderr) = mean_and_stderr(&iw);
     Ok(Evaluation {
         data: format!(
-            "{} test set, {}",
-            run.config.dataset.name(),
+            "{}, {}",
+            run.config.describe_split(crate::data::Split::Test),
             run.config.data_treatment.describe_test_set()
         ),
         likelihood: run.model.likelihood.describe(),

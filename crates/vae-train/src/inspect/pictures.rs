@@ -1,11 +1,12 @@
 //! Pictures of a trained model: prior samples, reconstructions, interpolations and latent
-//! traversals, each a PNG grid of 28x28 tiles.
+//! traversals, each a PNG grid of tiles of the run's image size.
 
 use burn::prelude::*;
+use vae_model::ImageShape;
 
 use crate::config::CLASSES;
-use crate::data::batcher::MnistBatcher;
-use crate::data::{IMAGE_PIXELS, MnistData};
+use crate::data::ImageData;
+use crate::data::batcher::ImageBatcher;
 use crate::inspect::images::save_grid;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -13,26 +14,33 @@ use crate::run::trained_run::TrainedRun;
 /// Each pixel is drawn as a block this wide.
 pub(crate) const SCALE: u32 = 2;
 
-/// A grid of images, `rows * columns` tiles of 784 intensities, row-major.
+/// A grid of images, `rows * columns` tiles of `shape.elements()` intensities each, row-major.
 #[derive(Debug, Clone)]
 pub struct Grid {
-    /// Intensities in `[0, 1]`, one 784-block per tile.
+    /// Intensities in `[0, 1]`, one block of `shape.elements()` per tile (channel by channel).
     pub pixels: Vec<f32>,
     /// Tiles per row.
     pub columns: usize,
+    /// The shape of every tile.
+    pub shape: ImageShape,
 }
 
 impl Grid {
-    pub(crate) fn from_tensor(tensor: Tensor<2>, columns: usize) -> Result<Self, InspectError> {
+    pub(crate) fn from_tensor(
+        tensor: Tensor<2>,
+        columns: usize,
+        shape: ImageShape,
+    ) -> Result<Self, InspectError> {
         Ok(Self {
             pixels: read_back(tensor)?,
             columns,
+            shape,
         })
     }
 
     /// Number of tiles.
     pub fn len(&self) -> usize {
-        self.pixels.len() / IMAGE_PIXELS
+        self.pixels.len() / self.shape.elements()
     }
 
     /// Whether the grid has no tiles.
@@ -42,19 +50,22 @@ impl Grid {
 
     /// Tile `index`.
     pub fn tile(&self, index: usize) -> &[f32] {
-        &self.pixels[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
+        let len = self.shape.elements();
+        &self.pixels[index * len..(index + 1) * len]
     }
 
     /// Writes the grid as a PNG.
     pub fn save(&self, path: &std::path::Path) -> Result<(), InspectError> {
-        save_grid(path, &self.pixels, self.columns, SCALE).map_err(|source| InspectError::Write {
-            path: path.to_owned(),
-            source,
+        save_grid(path, &self.pixels, self.shape, self.columns, SCALE).map_err(|source| {
+            InspectError::Write {
+                path: path.to_owned(),
+                source,
+            }
         })
     }
 }
 
-fn check_index(test: &MnistData, index: usize) -> Result<(), InspectError> {
+fn check_index(test: &ImageData, index: usize) -> Result<(), InspectError> {
     let count = test.labels().len();
     if index >= count {
         return Err(InspectError::IndexOutOfRange { index, count });
@@ -68,14 +79,14 @@ fn argument(message: impl Into<String>) -> InspectError {
 }
 
 fn test_images(
-    test: &MnistData,
+    test: &ImageData,
     indices: &[usize],
     device: &Device,
 ) -> Result<Tensor<2>, InspectError> {
     for &index in indices {
         check_index(test, index)?;
     }
-    Ok(MnistBatcher::images(
+    Ok(ImageBatcher::images(
         indices.iter().map(|&i| test.pixels(i)),
         device,
     ))
@@ -95,7 +106,11 @@ pub fn sample(
     }
     let labels: Vec<u8> = match (run.is_conditional(), label) {
         (false, None) => {
-            return Grid::from_tensor(run.model.generate(count, None, device), columns);
+            return Grid::from_tensor(
+                run.model.generate(count, None, device),
+                columns,
+                run.config.image_shape(),
+            );
         }
         (false, Some(_)) => {
             return Err(argument(
@@ -115,13 +130,17 @@ pub fn sample(
             .collect(),
     };
     let condition = run.condition(&labels, device);
-    Grid::from_tensor(run.model.generate(labels.len(), condition, device), columns)
+    Grid::from_tensor(
+        run.model.generate(labels.len(), condition, device),
+        columns,
+        run.config.image_shape(),
+    )
 }
 
 /// The test images at `indices` (first row) over their reconstructions from the posterior mean.
 pub fn reconstruct(
     run: &TrainedRun,
-    test: &MnistData,
+    test: &ImageData,
     indices: &[usize],
     device: &Device,
 ) -> Result<Grid, InspectError> {
@@ -131,14 +150,18 @@ pub fn reconstruct(
     let inputs = test_images(test, indices, device)?;
     let condition = run.condition(&labels_of(test, indices), device);
     let reconstructions = run.model.reconstruct(inputs.clone(), condition);
-    Grid::from_tensor(Tensor::cat(vec![inputs, reconstructions], 0), indices.len())
+    Grid::from_tensor(
+        Tensor::cat(vec![inputs, reconstructions], 0),
+        indices.len(),
+        run.config.image_shape(),
+    )
 }
 
 /// For each pair of test images, one row decoding `steps` evenly spaced points on the line
 /// between their posterior means (the first and last are the endpoints' reconstructions).
 pub fn interpolate(
     run: &TrainedRun,
-    test: &MnistData,
+    test: &ImageData,
     pairs: &[(usize, usize)],
     steps: usize,
     device: &Device,
@@ -163,7 +186,7 @@ pub fn interpolate(
         // A conditional model's condition moves along the line with the code.
         rows.push(run.model.decode_mean(line(means), condition.map(line)));
     }
-    Grid::from_tensor(Tensor::cat(rows, 0), steps)
+    Grid::from_tensor(Tensor::cat(rows, 0), steps, run.config.image_shape())
 }
 
 /// Around the posterior mean of test image `index`, one row per latent dimension (in order of
@@ -171,7 +194,7 @@ pub fn interpolate(
 /// Returns the grid and the dimension of each row.
 pub fn traverse(
     run: &TrainedRun,
-    test: &MnistData,
+    test: &ImageData,
     index: usize,
     range: f32,
     steps: usize,
@@ -198,7 +221,10 @@ pub fn traverse(
             )
         })
         .collect();
-    Ok((Grid::from_tensor(Tensor::cat(rows, 0), steps)?, order))
+    Ok((
+        Grid::from_tensor(Tensor::cat(rows, 0), steps, run.config.image_shape())?,
+        order,
+    ))
 }
 
 /// For a 2-D latent space: decodes a `size` x `size` lattice over `[-range, range]^2`
@@ -228,20 +254,24 @@ pub fn manifold(
         .flat_map(|row| (0..size).flat_map(move |col| [at(col), at(size - 1 - row)]))
         .collect();
     let z = Tensor::<1>::from_floats(codes.as_slice(), device).reshape([size * size, 2]);
-    Grid::from_tensor(run.model.decode_mean(z, None), size)
+    Grid::from_tensor(
+        run.model.decode_mean(z, None),
+        size,
+        run.config.image_shape(),
+    )
 }
 
 /// Posterior means of the first `count` test images, row-major `[count, latent_dim]`.
 pub fn posterior_means(
     run: &TrainedRun,
-    test: &MnistData,
+    test: &ImageData,
     count: usize,
     device: &Device,
 ) -> Result<Vec<f64>, InspectError> {
     let mut means = Vec::with_capacity(count * run.model.latent_dim());
     for first in (0..count).step_by(1000) {
         let last = (first + 1000).min(count);
-        let x = MnistBatcher::images((first..last).map(|i| test.pixels(i)), device);
+        let x = ImageBatcher::images((first..last).map(|i| test.pixels(i)), device);
         let condition = run.condition(&test.labels()[first..last], device);
         let batch = read_back(run.model.encode(x, condition).mean)?;
         means.extend(batch.into_iter().map(f64::from));
@@ -269,11 +299,11 @@ pub(crate) fn traversal_codes(center: Tensor<2>, dim: usize, offsets: &[f32]) ->
 /// Latent dimensions sorted by decreasing mean KL over (up to 2,000 images of) `test`.
 pub(crate) fn dimensions_by_kl(
     run: &TrainedRun,
-    test: &MnistData,
+    test: &ImageData,
     device: &Device,
 ) -> Result<Vec<usize>, InspectError> {
     let count = test.labels().len().min(2000);
-    let x = MnistBatcher::images((0..count).map(|i| test.pixels(i)), device);
+    let x = ImageBatcher::images((0..count).map(|i| test.pixels(i)), device);
     let condition = run.condition(&test.labels()[..count], device);
     let kl = read_back(
         run.model
@@ -288,12 +318,12 @@ pub(crate) fn dimensions_by_kl(
 }
 
 /// The labels of the test images at `indices` (checked by [`test_images`] first).
-fn labels_of(test: &MnistData, indices: &[usize]) -> Vec<u8> {
+fn labels_of(test: &ImageData, indices: &[usize]) -> Vec<u8> {
     indices.iter().map(|&i| test.labels()[i]).collect()
 }
 
 /// `count` distinct test indices drawn with `seed` (for `reconstruct` without `--indices`).
-pub(crate) fn random_indices(test: &MnistData, count: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn random_indices(test: &ImageData, count: usize, seed: u64) -> Vec<usize> {
     use rand::SeedableRng;
     let total = test.labels().len();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -189,8 +189,13 @@ fn top_eigenvector(matrix: &[f64], dim: usize) -> Vec<f64> {
     v
 }
 
-/// Draws the scatter coloured by digit, with a legend.
-pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> Result<(), InspectError> {
+/// Draws the scatter coloured by class, with a legend naming each (`class_names`, indexed by
+/// label; the digits for MNIST).
+pub fn draw_scatter(
+    scatter: &LatentScatter,
+    class_names: &[String],
+    out: &Path,
+) -> Result<(), InspectError> {
     register_font();
     if scatter.points.is_empty() {
         return Err(InspectError::Argument(
@@ -229,7 +234,10 @@ pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> Result<(), InspectEr
         .label_style((FONT, 13))
         .draw()
         .map_err(plot_error(out))?;
-    for digit in 0..10u8 {
+    for (digit, name) in class_names.iter().enumerate() {
+        let Ok(digit) = u8::try_from(digit) else {
+            break; // labels are bytes: no image has a later class
+        };
         let color = Palette99::pick(usize::from(digit)).to_rgba();
         let points: Vec<(f64, f64)> = scatter
             .points
@@ -245,7 +253,7 @@ pub fn draw_scatter(scatter: &LatentScatter, out: &Path) -> Result<(), InspectEr
                     .map(|p| Circle::new(p, 2, color.mix(0.6).filled())),
             )
             .map_err(plot_error(out))?
-            .label(digit.to_string())
+            .label(name.as_str())
             .legend(move |(x, y)| Circle::new((x + 6, y), 5, color.filled()));
     }
     chart

@@ -17,9 +17,15 @@ pub struct Sampling {
 
 impl Sampling {
     /// Checks `--samples`, `--chunk` and `--batch-size`: all at least 1, and `batch_size ×
-    /// chunk` decoded images within [`MAX_DECODED_BYTES`]. A chunk larger than `samples` is
-    /// `samples` (samples beyond K are never drawn).
-    pub fn new(samples: usize, chunk: usize, batch_size: usize) -> Result<Self, InspectError> {
+    /// chunk` decoded images of `values_per_image` (784 for MNIST) within
+    /// [`MAX_DECODED_BYTES`]. A chunk larger than `samples` is `samples` (samples beyond K are
+    /// never drawn).
+    pub fn new(
+        samples: usize,
+        chunk: usize,
+        batch_size: usize,
+        values_per_image: usize,
+    ) -> Result<Self, InspectError> {
         if samples == 0 {
             return Err(InspectError::Argument(
                 "--samples is 0: draw at least 1 posterior sample per image (the importance-\
@@ -33,7 +39,7 @@ impl Sampling {
             ));
         }
         let chunk = chunk.min(samples);
-        let pixels = crate::data::IMAGE_PIXELS;
+        let pixels = values_per_image.max(1);
         let bytes = batch_size.saturating_mul(chunk).saturating_mul(pixels * 4);
         if bytes > MAX_DECODED_BYTES {
             let fits = (MAX_DECODED_BYTES / (batch_size * pixels * 4)).max(1);
@@ -61,15 +67,22 @@ mod tests {
 
     #[test]
     fn the_chunk_is_capped_at_the_samples_and_the_memory_limit_names_the_largest_chunk() {
-        assert_eq!(Sampling::new(10, 250, 50).unwrap().chunk, 10);
-        let error = Sampling::new(5000, 5000, 1000).unwrap_err().to_string();
+        assert_eq!(Sampling::new(10, 250, 50, 784).unwrap().chunk, 10);
+        let error = Sampling::new(5000, 5000, 1000, 784)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("lower --chunk to at most 342"), "{error}");
         assert!(
-            Sampling::new(0, 1, 1)
+            Sampling::new(0, 1, 1, 784)
                 .unwrap_err()
                 .to_string()
                 .contains("--samples is 0")
         );
-        assert!(Sampling::new(1, 0, 1).is_err() && Sampling::new(1, 1, 0).is_err());
+        assert!(Sampling::new(1, 0, 1, 784).is_err() && Sampling::new(1, 1, 0, 784).is_err());
+        // A 3×64×64 image is 15.7 times MNIST's: the largest chunk shrinks with it.
+        let error = Sampling::new(5000, 5000, 1000, 3 * 64 * 64)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("lower --chunk to at most 21"), "{error}");
     }
 }

@@ -12,8 +12,8 @@ use vae_model::applications::{AnomalyScore, auroc};
 
 use crate::backend::Backend;
 use crate::config::classes_problem;
-use crate::data::batcher::MnistBatcher;
-use crate::data::{DatasetKind, MnistData, Split};
+use crate::data::batcher::ImageBatcher;
+use crate::data::{DataSource, DatasetKind, ImageData, ImageFolderConfig, Split, image_shape};
 use crate::inspect::sampling::Sampling;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -31,6 +31,9 @@ pub struct ScoreOptions {
     pub dataset: Option<DatasetKind>,
     /// Which split.
     pub split: Split,
+    /// Score every image file of this folder instead of a split (`dataset` and `split` are
+    /// not used).
+    pub folder: Option<PathBuf>,
     /// Importance samples per image, shared by the ELBO and the bound.
     pub samples: usize,
     /// Samples decoded at once per image.
@@ -78,7 +81,7 @@ pub struct ScoreReport {
 /// reproducible scores.
 pub fn score_images(
     run: &TrainedRun,
-    data: &MnistData,
+    data: &ImageData,
     sampling: Sampling,
     device: &Device,
 ) -> Result<[Vec<f64>; 3], InspectError> {
@@ -87,7 +90,7 @@ pub fn score_images(
     let mut columns: [Vec<f64>; 3] = Default::default();
     for first in (0..count).step_by(sampling.batch_size.max(1)) {
         let last = (first + sampling.batch_size).min(count);
-        let x = MnistBatcher::images((first..last).map(|i| data.pixels(i)), device);
+        let x = ImageBatcher::images((first..last).map(|i| data.pixels(i)), device);
         let c = run.condition(&labels[first..last], device);
         let scores = run
             .model
@@ -103,7 +106,6 @@ pub fn score_images(
 /// Scores every image of the split and writes the CSV (`index,label,` then one column per
 /// [`AnomalyScore`]).
 pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
-    let sampling = Sampling::new(options.samples, options.chunk, options.batch_size)?;
     if let Some(problem) = options
         .normal_classes
         .as_deref()
@@ -113,11 +115,44 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
     }
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
-    let kind = options.dataset.unwrap_or(run.config.dataset);
-    let mut data = run
-        .config
-        .data_treatment
-        .test_set(kind.load(options.split, options.data_dir.as_deref())?);
+    let shape = run.config.image_shape();
+    let sampling = Sampling::new(
+        options.samples,
+        options.chunk,
+        options.batch_size,
+        shape.elements(),
+    )?;
+    let data_dir = options.data_dir.as_deref();
+    let data = match (&options.folder, options.dataset) {
+        (Some(folder), _) => {
+            let mut settings =
+                ImageFolderConfig::new(folder, shape.channels, shape.height, shape.width);
+            settings.validation_fraction = 0.0;
+            settings.load(Split::Train)?
+        }
+        (None, Some(kind)) => kind.load(options.split, data_dir)?,
+        (None, None) => run.config.load_split(options.split, data_dir)?,
+    };
+    let unlabelled = data.source() == DataSource::Folder && data.class_names().len() == 1;
+    if unlabelled && options.normal_classes.is_some() {
+        return Err(InspectError::Argument(
+            "--normal-classes needs labels, but the folder has no class subfolders: put the \
+             normal images in one subfolder and the others in another, or leave out \
+             --normal-classes"
+                .into(),
+        ));
+    }
+    if image_shape(&data) != shape {
+        return Err(InspectError::Argument(format!(
+            "the images to score are {:?} (channels, height, width), but the model takes \
+             {}x{}x{}: score a dataset of the model's image size",
+            data.shape(),
+            shape.channels,
+            shape.height,
+            shape.width
+        )));
+    }
+    let mut data = run.config.data_treatment.test_set(data);
     if let Some(count) = options.images {
         if count == 0 {
             return Err(InspectError::Argument(
@@ -133,14 +168,27 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
     let columns = score_images(&run, &data, sampling, &device)?;
     let seconds = start.elapsed().as_secs_f64();
 
-    let mut csv = String::from("index,label");
+    let with_files = data.file(0).is_some();
+    let mut csv = String::from(if with_files {
+        "index,file,label"
+    } else {
+        "index,label"
+    });
     for score in AnomalyScore::ALL {
         csv.push(',');
         csv.push_str(score.name());
     }
     csv.push('\n');
     for (i, label) in labels.iter().enumerate() {
-        let _ = write!(csv, "{i},{label}");
+        let _ = write!(csv, "{i}");
+        if let Some(file) = data.file(i) {
+            let _ = write!(csv, ",{}", csv_field(&file.display().to_string()));
+        }
+        if unlabelled {
+            csv.push(',');
+        } else {
+            let _ = write!(csv, ",{label}");
+        }
         for column in &columns {
             let _ = write!(csv, ",{}", column[i]);
         }
@@ -166,22 +214,31 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
             })
         }
     };
-    let split = match options.split {
-        Split::Train => "training",
-        Split::Test => "test",
+    let split = match (&options.folder, options.dataset) {
+        (Some(folder), _) => format!("every image of folder {}", folder.display()),
+        (None, Some(kind)) => crate::config::TrainingConfig::default()
+            .with_dataset(kind)
+            .describe_split(options.split),
+        (None, None) => run.config.describe_split(options.split),
     };
     Ok(ScoreReport {
-        data: format!(
-            "{} {split} set, {}",
-            kind.name(),
-            run.config.data_treatment.describe_test_set()
-        ),
+        data: format!("{split}, {}", run.config.data_treatment.describe_test_set()),
         images: count,
         samples: options.samples,
         out: options.out.clone(),
         auroc,
         seconds,
     })
+}
+
+/// `text` as one CSV field: quoted, with quotes doubled, when it holds a comma, a quote or a
+/// line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
 }
 
 impl std::fmt::Display for ScoreReport {
@@ -209,5 +266,17 @@ impl std::fmt::Display for ScoreReport {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("runs/a.png"), "runs/a.png");
+        assert_eq!(csv_field("cats, dogs/1.png"), "\"cats, dogs/1.png\"");
+        assert_eq!(csv_field("say \"hi\".png"), "\"say \"\"hi\"\".png\"");
     }
 }

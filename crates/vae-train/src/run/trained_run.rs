@@ -86,11 +86,8 @@ impl TrainedRun {
     pub fn test_set(
         &self,
         data_dir: Option<&Path>,
-    ) -> Result<crate::data::MnistData, crate::error::DataError> {
-        let test = self
-            .config
-            .dataset
-            .load(crate::data::Split::Test, data_dir)?;
+    ) -> Result<crate::data::ImageData, crate::error::DataError> {
+        let test = self.config.load_split(crate::data::Split::Test, data_dir)?;
         Ok(self.config.data_treatment.test_set(test))
     }
 

@@ -15,11 +15,11 @@ use burn::train::checkpoint::{
     KeepLastNCheckpoints,
 };
 use burn::train::metric::store::EventStoreClient;
-use vae_model::VaeError;
+use vae_model::{ImageShape, VaeError};
 
 use crate::config::{CLASSES, TrainingConfig};
-use crate::data::batcher::{MnistBatcher, one_hot};
-use crate::data::{IMAGE_PIXELS, MnistData};
+use crate::data::batcher::{ImageBatcher, one_hot};
+use crate::data::{ImageData, image_shape};
 use crate::inspect::images::save_grid;
 use crate::inspect::{InspectError, read_back};
 use crate::model::{CliVae, build_model};
@@ -32,7 +32,7 @@ pub const RECONSTRUCTION_COUNT: usize = 8;
 pub const SAMPLE_COUNT: usize = 64;
 /// Prior samples per class row in a conditional model's grid (10 rows, one per class).
 pub const SAMPLES_PER_CLASS: usize = 8;
-/// Each MNIST pixel is drawn as a block this wide.
+/// Each image pixel is drawn as a block this wide.
 const SCALE: u32 = 2;
 
 /// Fixed inputs of the per-epoch pictures, so that epochs can be compared, and a CPU model
@@ -42,8 +42,10 @@ const SCALE: u32 = 2;
 /// consumes no random numbers, so it cannot change the training run (Flex's RNG is global).
 #[derive(Debug, Clone)]
 pub struct PictureInputs {
-    /// The first test images, `[8, 784]` intensities.
+    /// The first test images, `[8, values]` intensities.
     pub test_images: TensorData,
+    /// The shape of every image.
+    pub shape: ImageShape,
     /// The labels of `test_images`.
     pub test_labels: Vec<u8>,
     /// Latent codes drawn once from the prior, `[64, latent_dim]` (`[80, latent_dim]` for a
@@ -58,11 +60,11 @@ pub struct PictureInputs {
 impl PictureInputs {
     /// Takes the first test images and draws the prior codes and the template model on the
     /// Flex CPU device, seeded with `seed`.
-    pub fn new(test: &MnistData, config: &TrainingConfig, seed: u64) -> Result<Self, VaeError> {
+    pub fn new(test: &ImageData, config: &TrainingConfig, seed: u64) -> Result<Self, VaeError> {
         let device = Device::flex();
         device.seed(seed);
         let count = RECONSTRUCTION_COUNT.min(burn::data::dataset::Dataset::len(test));
-        let images = MnistBatcher::images((0..count).map(|i| test.pixels(i)), &device);
+        let images = ImageBatcher::images((0..count).map(|i| test.pixels(i)), &device);
         let test_labels = test.labels()[..count].to_vec();
         let conditional = config.condition.dim() > 0;
         let prior_labels = conditional.then(|| {
@@ -86,6 +88,7 @@ impl PictureInputs {
             .into_data();
         Ok(Self {
             test_images: images.into_data(),
+            shape: image_shape(test),
             test_labels,
             prior_codes,
             prior_labels,
@@ -108,7 +111,7 @@ impl PictureInputs {
         let conditional = self.prior_labels.is_some();
         let condition = conditional.then(|| one_hot(&self.test_labels, CLASSES, &device));
         let reconstructions = model.reconstruct(inputs.clone(), condition);
-        let pair = Tensor::cat(vec![inputs, reconstructions], 0); // [16, 784]
+        let pair = Tensor::cat(vec![inputs, reconstructions], 0); // [16, values]
         let prior_condition = self
             .prior_labels
             .as_ref()
@@ -117,7 +120,7 @@ impl PictureInputs {
             Tensor::from_data(self.prior_codes.clone(), &device),
             prior_condition,
         );
-        let columns = (self.test_images.num_elements() / IMAGE_PIXELS).max(1);
+        let columns = (self.test_images.num_elements() / self.shape.elements().max(1)).max(1);
         // A resumed run whose pictures were deleted (or never copied) gets its folder back.
         if let Some(folder) = run.reconstruction_image(epoch).parent() {
             std::fs::create_dir_all(folder).map_err(|e| InspectError::Write {
@@ -126,7 +129,7 @@ impl PictureInputs {
             })?;
         }
         let write = |path: PathBuf, images: Tensor<2>, columns: usize| {
-            save_grid(&path, &read_back(images)?, columns, SCALE)
+            save_grid(&path, &read_back(images)?, self.shape, columns, SCALE)
                 .map_err(|source| InspectError::Write { path, source })
         };
         write(run.reconstruction_image(epoch), pair, columns)?;

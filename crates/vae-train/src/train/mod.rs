@@ -26,8 +26,8 @@ use vae_model::train::{BoundMetric, KlMetric, LossMeanMetric, ReconstructionMetr
 
 use crate::backend::Backend;
 use crate::config::{DecoderBiasChoice, TrainingConfig};
-use crate::data::batcher::MnistBatcher;
-use crate::data::{MnistData, Split};
+use crate::data::batcher::ImageBatcher;
+use crate::data::{ImageData, Split};
 use crate::model::build_model;
 use crate::run::RunDir;
 use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
@@ -206,12 +206,12 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
 fn load_data(
     config: &TrainingConfig,
     data_dir: Option<&std::path::Path>,
-) -> Result<(MnistData, MnistData), TrainError> {
+) -> Result<(ImageData, ImageData), TrainError> {
     // Binarized before truncation, so that image i is the same binary image whatever
     // `train_images` or `valid_images` say.
     let treatment = config.data_treatment;
-    let mut train_data = treatment.training_set(config.dataset.load(Split::Train, data_dir)?);
-    let mut valid_data = treatment.test_set(config.dataset.load(Split::Test, data_dir)?);
+    let mut train_data = treatment.training_set(config.load_split(Split::Train, data_dir)?);
+    let mut valid_data = treatment.test_set(config.load_split(Split::Test, data_dir)?);
     if let Some(classes) = &config.train_classes {
         train_data = train_data.keep_classes(classes);
         valid_data = valid_data.keep_classes(classes);
@@ -233,9 +233,9 @@ fn load_data(
 }
 
 /// The mean intensity of each pixel over `data`, in `[0, 1]`.
-fn pixel_means(data: &MnistData) -> Vec<f64> {
+fn pixel_means(data: &ImageData) -> Vec<f64> {
     let count = data.labels().len();
-    let mut sums = vec![0u64; crate::data::IMAGE_PIXELS];
+    let mut sums = vec![0u64; data.image_len()];
     for index in 0..count {
         for (sum, &pixel) in sums.iter_mut().zip(data.pixels(index)) {
             *sum += u64::from(pixel);
@@ -252,8 +252,8 @@ fn fit(
     config: &TrainingConfig,
     backend: Backend,
     device: &Device,
-    train_data: MnistData,
-    valid_data: MnistData,
+    train_data: ImageData,
+    valid_data: ImageData,
     run: &RunDir,
     done: usize,
     plain: bool,
@@ -267,9 +267,11 @@ fn fit(
     let mut vae = build_model(config, &device.clone().autodiff())?;
     if config.decoder_output_bias == DecoderBiasChoice::DataLogit {
         let means = pixel_means(&train_data);
-        vae.decoder = vae
-            .decoder
-            .with_output_bias_from_means(&means, &device.clone().autodiff())?;
+        vae.decoder = vae.decoder.with_output_bias_from_means(
+            &means,
+            config.image_shape().channels,
+            &device.clone().autodiff(),
+        )?;
     }
     let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
@@ -282,7 +284,7 @@ fn fit(
         // and would copy to the host every step on a GPU (README, "Speed").
         .with_host_reconstruction(backend == Backend::Flex);
 
-    let train_batcher = MnistBatcher::new(config.condition.dim())
+    let train_batcher = ImageBatcher::new(config.condition.dim())
         .with_dynamic_binarization(config.data_treatment.is_dynamic())
         .with_corruption(config.denoising);
     let loader_train = DataLoaderBuilder::new(train_batcher)
@@ -298,7 +300,7 @@ fn fit(
         done,
     ));
     // A denoising run validates on its objective too: corrupted test images, clean targets.
-    let valid_batcher = MnistBatcher::new(config.condition.dim()).with_corruption(config.denoising);
+    let valid_batcher = ImageBatcher::new(config.condition.dim()).with_corruption(config.denoising);
     let loader_valid = DataLoaderBuilder::new(valid_batcher)
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)
