@@ -229,6 +229,7 @@ pub fn learner_epoch_rate(
         run_dir: run_dir.path().join("run"),
         overwrite: false,
         plain: true,
+        devices: None,
     })?;
     let peak_mib = memory::peak_mib();
     let rows = vae_train::run::metrics_csv::read(&run_dir.path().join("run").join("metrics.csv"))?;

@@ -29,6 +29,7 @@ fn run(config: &TrainingConfig, run_dir: &Path) {
         run_dir: run_dir.to_owned(),
         overwrite: false,
         plain: true,
+        devices: None,
     })
     .expect("training succeeds");
 }
@@ -200,6 +201,7 @@ fn resume_and_compare(config: &TrainingConfig, parted: &Path, epochs: Option<usi
         backend: Backend::Flex,
         data_dir: Some(mnist_dir()),
         plain: true,
+        devices: None,
     })
     .expect("resume succeeds");
     let device = Device::flex();

@@ -40,8 +40,11 @@ pub struct ImageData {
 pub enum DataSource {
     /// One of the IDX datasets.
     Idx(DatasetKind),
-    /// A folder of image files.
-    Folder,
+    /// A folder of image files: `labelled` when its images are in class subfolders (even one).
+    Folder {
+        /// Whether the labels come from class subfolders.
+        labelled: bool,
+    },
 }
 
 impl DatasetKind {
@@ -121,6 +124,7 @@ impl ImageData {
     /// `labels.len()` images one after another, read from `files`.
     pub(crate) fn from_folder(
         shape: [usize; 3],
+        labelled: bool,
         class_names: Vec<String>,
         pixels: Vec<u8>,
         labels: Vec<u8>,
@@ -129,7 +133,7 @@ impl ImageData {
         debug_assert_eq!(pixels.len(), labels.len() * shape.iter().product::<usize>());
         debug_assert_eq!(files.len(), labels.len());
         Self {
-            source: DataSource::Folder,
+            source: DataSource::Folder { labelled },
             shape,
             class_names,
             pixels,
@@ -147,6 +151,12 @@ impl ImageData {
     /// Where the images come from.
     pub fn source(&self) -> DataSource {
         self.source
+    }
+
+    /// Whether the labels mean something: always for MNIST and Fashion-MNIST; for a folder,
+    /// when its images are in class subfolders.
+    pub fn is_labelled(&self) -> bool {
+        !matches!(self.source, DataSource::Folder { labelled: false })
     }
 
     /// `[channels, height, width]` of every image (`[1, 28, 28]` for MNIST).

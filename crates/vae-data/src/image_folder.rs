@@ -140,7 +140,11 @@ impl ImageFolderConfig {
         if let Some(reason) = self.problem() {
             return Err(DataError::FolderSettings { reason });
         }
-        let (class_names, mut files) = list_images(&self.path)?;
+        let Listing {
+            class_names,
+            mut files,
+            labelled,
+        } = list_images(&self.path)?;
         let held_out = if self.validation_fraction > 0.0 {
             files.shuffle(&mut StdRng::seed_from_u64(self.split_seed));
             ((files.len() as f64 * self.validation_fraction).round() as usize).max(1)
@@ -170,6 +174,7 @@ impl ImageFolderConfig {
         let paths = chosen.iter().map(|file| file.path.clone()).collect();
         Ok(ImageData::from_folder(
             self.shape(),
+            labelled,
             class_names,
             pixels,
             labels,
@@ -213,9 +218,18 @@ impl ImageFolderConfig {
     }
 }
 
+/// What a folder holds.
+struct Listing {
+    class_names: Vec<String>,
+    /// Every image file, sorted by path.
+    files: Vec<ImageFile>,
+    /// Whether the files are in class subfolders.
+    labelled: bool,
+}
+
 /// The class names and every image file under `dir`, sorted by path: one class per
 /// subfolder, or one unlabelled class when there are none.
-fn list_images(dir: &Path) -> Result<(Vec<String>, Vec<ImageFile>), DataError> {
+fn list_images(dir: &Path) -> Result<Listing, DataError> {
     if !dir.is_dir() {
         return Err(DataError::FolderNotFound {
             dir: dir.to_owned(),
@@ -238,7 +252,11 @@ fn list_images(dir: &Path) -> Result<(Vec<String>, Vec<ImageFile>), DataError> {
             .into_iter()
             .map(|path| ImageFile { path, label: 0 })
             .collect();
-        return Ok((vec![UNLABELLED_CLASS.to_string()], files));
+        return Ok(Listing {
+            class_names: vec![UNLABELLED_CLASS.to_string()],
+            files,
+            labelled: false,
+        });
     }
     if let Some(file) = loose.first() {
         return Err(DataError::MixedFolder {
@@ -276,17 +294,23 @@ fn list_images(dir: &Path) -> Result<(Vec<String>, Vec<ImageFile>), DataError> {
             |n| n.to_string_lossy().into_owned(),
         ));
     }
-    Ok((names, files))
+    Ok(Listing {
+        class_names: names,
+        files,
+        labelled: true,
+    })
 }
 
-/// Every image file below `dir`, at any depth, in sorted order.
+/// Every image file below `dir`, at any depth, in sorted order. Links to folders are not
+/// followed (a link to a parent would never end); links to files are.
 fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataError> {
     let entries = sorted_entries(dir).map_err(|e| DataError::FolderUnreadable {
         dir: dir.to_owned(),
         reason: e.to_string(),
     })?;
     for path in entries {
-        if path.is_dir() {
+        let is_real_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if is_real_dir {
             collect_images(&path, out)?;
         } else if is_image(&path) {
             out.push(path);
@@ -415,6 +439,30 @@ mod tests {
             error.contains("one.png") && error.contains("6x8") && error.contains("2x3"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn jpeg_files_of_any_case_load_and_rows_keep_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        // A 3-wide, 2-high gradient: pixel (x, y) is 10 * (3 * y + x).
+        let gradient = GrayImage::from_fn(3, 2, |x, y| Luma([(10 * (3 * y + x)) as u8]));
+        gradient.save(dir.path().join("a.png")).unwrap();
+        let rgb = image::DynamicImage::ImageLuma8(GrayImage::from_pixel(3, 2, Luma([200])));
+        rgb.to_rgb8().save(dir.path().join("b.JPEG")).unwrap();
+        rgb.to_rgb8().save(dir.path().join("c.jpg")).unwrap();
+        let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 3);
+        folder.validation_fraction = 0.0;
+        folder.resize = false;
+        let data = folder.load(Split::Train).unwrap();
+        assert_eq!(data.len(), 3);
+        assert_eq!(data.pixels(0), [0, 10, 20, 30, 40, 50]);
+        // JPEG is lossy: a flat grey comes back within a few levels.
+        for index in [1, 2] {
+            assert!(
+                data.pixels(index).iter().all(|&p| p.abs_diff(200) <= 3),
+                "{index}"
+            );
+        }
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub struct LatentPlotArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub run: RunArgs,
-    /// Plot the first N test images. Default: all 10,000.
+    /// Plot the first N test images. Default: all (10,000 for MNIST).
     #[arg(long)]
     pub images: Option<usize>,
     /// Output PNG. Default: RUN_DIR/latent.png.
@@ -234,13 +234,13 @@ pub struct EvaluateArgs {
     /// Importance samples per image (K) for -log p(x).
     #[arg(long, default_value_t = 1000)]
     pub samples: usize,
-    /// Samples drawn at once per image (memory: batch * chunk * 784 floats per tensor).
+    /// Samples drawn at once per image (memory: batch * chunk * image values, 784 for MNIST, floats per tensor).
     #[arg(long, default_value_t = 250)]
     pub chunk: usize,
     /// Test images per batch.
     #[arg(long, default_value_t = 50)]
     pub batch_size: usize,
-    /// Evaluate only the first N test images. Default: all 10,000.
+    /// Evaluate only the first N test images. Default: all (10,000 for MNIST).
     #[arg(long)]
     pub images: Option<usize>,
     /// Seeds the posterior samples.
@@ -485,9 +485,9 @@ pub struct CrossDatasetArgs {
 /// A dataset split on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SplitArg {
-    /// The 60,000 training images.
+    /// The training images (60,000 for MNIST; an image folder's training split).
     Train,
-    /// The 10,000 test images.
+    /// The test images (10,000 for MNIST; an image folder's validation split).
     Test,
 }
 
@@ -521,7 +521,7 @@ pub struct ScoreArgs {
     /// Posterior samples per image, shared by the ELBO and the importance-weighted bound.
     #[arg(long, default_value_t = 100)]
     pub samples: usize,
-    /// Samples decoded at once per image (memory: batch * chunk * 784 floats per tensor).
+    /// Samples decoded at once per image (memory: batch * chunk * image values, 784 for MNIST, floats per tensor).
     #[arg(long, default_value_t = 100)]
     pub chunk: usize,
     /// Images per batch.
@@ -595,6 +595,12 @@ pub struct TrainArgs {
     /// Delete the contents of a run folder that already holds a run.
     #[arg(long)]
     pub overwrite: bool,
+    /// Train data-parallel on several devices of one backend (Burn's multi-device strategy):
+    /// `flex,flex`, `wgpu:0,wgpu:1` (`wgpu:N`: the N-th GPU). Each optimizer step sums one
+    /// batch's gradients per device: the gradient of a batch of devices × batch_size images,
+    /// at the same learning rate. Only a single CPU device trains (and resumes) bit-exactly.
+    #[arg(long, value_name = "LIST")]
+    pub devices: Option<String>,
     /// Print one plain line per epoch and split instead of the terminal dashboard.
     #[arg(long)]
     pub plain: bool,

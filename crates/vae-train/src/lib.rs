@@ -1,7 +1,8 @@
-//! Training for [`vae_model`] on MNIST and Fashion-MNIST with Burn's `Learner`, and the `vae`
-//! command. The folders show the architecture:
+//! Training for [`vae_model`] on MNIST, Fashion-MNIST and folders of images with Burn's
+//! `Learner`, and the `vae` command. The folders show the architecture:
 //!
 //! - [`data`]: the datasets (through `vae-data`) and the batcher;
+//! - [`devices`]: the `--devices` list of data-parallel training;
 //! - [`run`]: the run folder, its checkpoints and opening a trained run;
 //! - [`train`]: training and resuming ([`train::train`]), the step the `Learner` runs, the data
 //!   order, the per-epoch checkpointer, progress, interrupts and stop reasons;
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod devices;
 pub mod error;
 pub mod experiments;
 pub mod inspect;

@@ -9,6 +9,7 @@ use vae_train::backend::Backend;
 use vae_train::cli::{Cli, Command, PrintConfigArgs, TrainArgs};
 use vae_train::commands;
 use vae_train::config::TrainingConfig;
+use vae_train::devices::DeviceList;
 use vae_train::error::ConfigError;
 use vae_train::train::{ResumeOptions, TrainOptions, resume, train};
 
@@ -57,14 +58,23 @@ fn wrote(path: PathBuf) {
 }
 
 fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let devices = args
+        .devices
+        .as_deref()
+        .map(|text| DeviceList::parse(text, args.backend))
+        .transpose()?;
+    let backend = match &devices {
+        Some(list) => list.backend,
+        None => Backend::resolve(args.backend)?,
+    };
     if let Some(run_dir) = args.resume {
-        let backend = Backend::resolve(args.backend)?;
         let report = resume(ResumeOptions {
             run_dir,
             epochs: args.epochs,
             backend,
             data_dir: args.data_dir,
             plain: args.plain,
+            devices,
         })?;
         println!(
             "done: {} epochs in all; model, checkpoints, metrics.csv and pictures in {}",
@@ -90,7 +100,6 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         config.seed = seed;
     }
     config.validate().map_err(ConfigError::Override)?;
-    let backend = Backend::resolve(args.backend)?;
     let run_dir = args.run_dir.unwrap_or_else(|| {
         let stem = args
             .config
@@ -100,7 +109,10 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "default".into());
         PathBuf::from("runs").join(stem)
     });
-    println!("training on {backend}, run folder {}", run_dir.display());
+    match &devices {
+        Some(list) => println!("training on {list}, run folder {}", run_dir.display()),
+        None => println!("training on {backend}, run folder {}", run_dir.display()),
+    }
     let report = train(TrainOptions {
         config,
         backend,
@@ -108,6 +120,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         run_dir,
         overwrite: args.overwrite,
         plain: args.plain,
+        devices,
     })?;
     println!(
         "done: {} epochs; model, checkpoints, metrics.csv and pictures in {}",

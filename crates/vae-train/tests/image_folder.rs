@@ -318,6 +318,12 @@ fn an_unlabelled_rgb_folder_is_resized_and_keeps_its_colours_through_a_conv_vae(
     );
     let stderr = fail(&[&score[..], &["--normal-classes", "0"]].concat());
     assert!(stderr.contains("no class subfolders"), "{stderr}");
+    let missing = dir.path().join("nowhere");
+    let stderr = fail(&["score", "--run-dir", run, "--folder", path(&missing)]);
+    assert!(
+        stderr.contains("--folder") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
 
     let json = dir.path().join("evaluate.json");
     succeed(&[
@@ -341,6 +347,7 @@ fn bad_folders_and_sections_are_clean_errors_naming_the_problem() {
     std::fs::create_dir_all(folder.join("cats")).unwrap();
     std::fs::create_dir_all(folder.join("dogs")).unwrap();
     let settings = json!({"channels": 1, "height": 28, "width": 28, "resize": false});
+    let settings = &settings;
     let config = folder_config(dir.path(), &folder, settings.clone(), |_| {});
     let run_dir = dir.path().join("run");
     let train = |config: &Path| {
@@ -380,7 +387,7 @@ fn bad_folders_and_sections_are_clean_errors_naming_the_problem() {
     assert!(stderr.contains("truncated.png"), "{stderr}");
     assert!(!run_dir.join("model.bpk").exists());
 
-    let config = folder_config(dir.path(), &folder, settings, |config| {
+    let config = folder_config(dir.path(), &folder, settings.clone(), |config| {
         config["image_folder"] = Value::Null;
     });
     let stderr = train(&config);
@@ -395,5 +402,55 @@ fn bad_folders_and_sections_are_clean_errors_naming_the_problem() {
     assert!(
         stderr.contains("`model.input_dim` is 784") && stderr.contains("2352"),
         "{stderr}"
+    );
+
+    // Classes are the folder's: 0 (cats) and 1 (dogs).
+    std::fs::remove_file(folder.join("cats/truncated.png")).unwrap();
+    let with = |edit: fn(&mut Value)| folder_config(dir.path(), &folder, settings.clone(), edit);
+    let stderr = train(&with(|config| config["train_classes"] = json!([5])));
+    assert!(
+        stderr.contains("holds 5") && stderr.contains("2 classes (0 to 1: cats, dogs)"),
+        "{stderr}"
+    );
+    let stderr = train(&with(|config| {
+        config["image_folder"]["validation_fraction"] = json!(0.0);
+    }));
+    assert!(stderr.contains("no image to validate on"), "{stderr}");
+    assert!(!run_dir.exists());
+
+    // `--data-dir` replaces the folder, and the run keeps the one it read as an absolute path.
+    let elsewhere = dir.path().join("moved");
+    std::fs::rename(&folder, &elsewhere).unwrap();
+    let config = with(|config| config["train_classes"] = json!([1]));
+    let run = path(&run_dir);
+    succeed(&[
+        "train",
+        "--config",
+        path(&config),
+        "--run-dir",
+        run,
+        "--data-dir",
+        path(&elsewhere),
+        "--plain",
+    ]);
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["image_folder"]["path"], json!(path(&elsewhere)));
+    let json = dir.path().join("evaluate.json");
+    succeed(&[
+        "evaluate",
+        "--run-dir",
+        run,
+        "--samples",
+        "2",
+        "--json",
+        path(&json),
+    ]);
+    let evaluation: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // Evaluated on the held-out images of the folder the run read, with no --data-dir.
+    assert!(
+        evaluation["data"].as_str().unwrap().contains("moved"),
+        "{evaluation}"
     );
 }

@@ -152,3 +152,62 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     );
     assert_ne!(tensor.0, run(false, 0.0, false).0);
 }
+
+/// The objective is a batch sum, so the gradient of a batch is the sum of its halves'
+/// gradients (same noise): what `vae train --devices a,b` sums in one optimizer step is the
+/// gradient of the two devices' batches taken as one.
+#[test]
+fn a_batchs_gradient_is_the_sum_of_its_halves_gradients() {
+    let (_rng, device) = test_device();
+    let device = device.autodiff();
+    let model = TrainingVae::new(
+        VaeConfig::new()
+            .with_hidden_dims(vec![16])
+            .with_latent_dim(3)
+            .init(&device),
+    );
+    let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
+    let _ = model.model.reconstruct(images.clone(), None).into_data();
+    let gradient = |rows: std::ops::Range<usize>| {
+        let output = TrainStep::step(
+            &model,
+            VaeBatch {
+                images: images.clone().slice([rows, 0..784]),
+                targets: None,
+                condition: None,
+            },
+        );
+        let weight = |id| {
+            output
+                .grads
+                .get::<2>(id)
+                .expect("a gradient for every weight")
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        [
+            weight(model.model.encoder.body.layers[0].weight.id),
+            weight(model.model.decoder.output.weight.id),
+        ]
+    };
+    // One draw of noise for 6 images is the draws for the first 3, then the last 3.
+    device.seed(11);
+    let whole = gradient(0..6);
+    device.seed(11);
+    let (first, second) = (gradient(0..3), gradient(3..6));
+    for ((whole, first), second) in whole.iter().zip(&first).zip(&second) {
+        let scale = whole.iter().map(|v| v.abs()).fold(1e-3, f32::max);
+        assert!(whole.iter().any(|g| *g != 0.0));
+        for ((w, a), b) in whole.iter().zip(first).zip(second) {
+            assert!((w - (a + b)).abs() <= 1e-4 * scale, "{w} vs {a} + {b}");
+        }
+        // Not the mean: a batch-mean objective would halve the sum.
+        assert!(
+            first
+                .iter()
+                .zip(second)
+                .any(|(a, b)| (a + b).abs() > 1e-3 * scale)
+        );
+    }
+}

@@ -49,9 +49,9 @@ pub struct TrainingConfig {
     /// Data-loader worker threads. 0 (the default) batches on the training thread, which keeps
     /// the batch order, and so the whole run, reproducible; more workers do not keep the order.
     pub num_workers: usize,
-    /// Use only the first N training images (`null`: all 60,000). For smoke tests.
+    /// Use only the first N training images (`null`: all; 60,000 for MNIST). For smoke tests.
     pub train_images: Option<usize>,
-    /// Use only the first N test images for validation (`null`: all 10,000).
+    /// Use only the first N test images for validation (`null`: all; 10,000 for MNIST).
     pub valid_images: Option<usize>,
     /// A training step whose loss is NaN or infinite is never applied; then `"stop"` ends the
     /// run (keeping the checkpoints of the completed epochs) and `"skip"` goes on with the next
@@ -388,9 +388,11 @@ impl TrainingConfig {
                 ));
             }
         }
+        // An image folder's classes are known once it is read (`load_data` checks them).
         if let Some(problem) = self
             .train_classes
             .as_deref()
+            .filter(|_| self.dataset != DatasetChoice::ImageFolder)
             .and_then(|classes| classes_problem("`train_classes`", classes))
         {
             return Err(InvalidConfig::new("train_classes", problem));

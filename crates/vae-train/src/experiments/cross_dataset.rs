@@ -69,6 +69,7 @@ pub fn run_cross_dataset(
             options.normal.id()
         )));
     }
+    options.base.idx_dataset("The cross-dataset experiment")?;
     let mut config = options.base.clone().with_dataset(options.normal);
     config.train_classes = None;
     config.validate()?;

@@ -81,6 +81,7 @@ pub(crate) fn train_or_reuse(
         run_dir: run_dir.to_owned(),
         overwrite,
         plain: true,
+        devices: None,
     })?;
     Ok((TrainedRun::open(run_dir, device)?, true))
 }

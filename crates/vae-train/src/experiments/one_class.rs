@@ -109,6 +109,7 @@ pub fn run_one_class(options: &OneClassOptions) -> Result<OneClassReport, Experi
     if let Some(problem) = classes_problem("--classes", &options.classes) {
         return Err(ExperimentError::Argument(problem));
     }
+    options.base.idx_dataset("The one-class experiment")?;
     // Every config is checked before anything trains.
     let configs: Vec<TrainingConfig> = options
         .classes

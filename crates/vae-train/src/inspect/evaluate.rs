@@ -34,7 +34,7 @@ pub struct EvaluateOptions {
     pub chunk: usize,
     /// Images per batch.
     pub batch_size: usize,
-    /// Evaluate only the first N test images (`None`: all 10,000).
+    /// Evaluate only the first N test images (`None`: all).
     pub images: Option<usize>,
     /// Seeds the posterior samples.
     pub seed: u64,

@@ -21,6 +21,8 @@ pub fn save_grid(
     let values = shape.elements().max(1);
     let plane = shape.height * shape.width;
     let count = images.len() / values;
+    // No empty columns: a wide `columns` for few images would only widen the canvas.
+    let columns = columns.clamp(1, count.max(1));
     let rows = count.div_ceil(columns);
     let (tile_width, tile_height) = (shape.width as u32 * scale, shape.height as u32 * scale);
     let width = columns as u32 * (tile_width + PADDING) + PADDING;

@@ -42,7 +42,7 @@ impl Sampling {
         let pixels = values_per_image.max(1);
         let bytes = batch_size.saturating_mul(chunk).saturating_mul(pixels * 4);
         if bytes > MAX_DECODED_BYTES {
-            let fits = (MAX_DECODED_BYTES / (batch_size * pixels * 4)).max(1);
+            let fits = (MAX_DECODED_BYTES / batch_size.saturating_mul(pixels * 4)).max(1);
             return Err(InspectError::Argument(format!(
                 "--batch-size {batch_size} × --chunk {chunk} decodes {} samples at once ({:.1} \
                  GiB per tensor), over the {} GiB limit on one chunk: lower --chunk to at most \

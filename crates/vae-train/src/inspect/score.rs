@@ -13,7 +13,7 @@ use vae_model::applications::{AnomalyScore, auroc};
 use crate::backend::Backend;
 use crate::config::classes_problem;
 use crate::data::batcher::ImageBatcher;
-use crate::data::{DataSource, DatasetKind, ImageData, ImageFolderConfig, Split, image_shape};
+use crate::data::{DatasetKind, ImageData, ImageFolderConfig, Split, image_shape};
 use crate::inspect::sampling::Sampling;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
@@ -103,8 +103,8 @@ pub fn score_images(
     Ok(columns)
 }
 
-/// Scores every image of the split and writes the CSV (`index,label,` then one column per
-/// [`AnomalyScore`]).
+/// Scores every image of the split (or folder) and writes the CSV (`index,`, a `file,` column
+/// for a folder's images, `label,`, then one column per [`AnomalyScore`]).
 pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
     if let Some(problem) = options
         .normal_classes
@@ -124,6 +124,20 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
     )?;
     let data_dir = options.data_dir.as_deref();
     let data = match (&options.folder, options.dataset) {
+        (Some(_), _) if run.is_conditional() => {
+            return Err(InspectError::Argument(
+                "--folder scores files without the labels a conditional model is given: score \
+                 a dataset split of the run instead (leave out --folder)"
+                    .into(),
+            ));
+        }
+        (Some(folder), _) if !folder.is_dir() => {
+            return Err(InspectError::Argument(format!(
+                "--folder {} does not exist or is not a folder: name a folder of PNG/JPEG files \
+                 (one subfolder per class gives labels)",
+                folder.display()
+            )));
+        }
         (Some(folder), _) => {
             let mut settings =
                 ImageFolderConfig::new(folder, shape.channels, shape.height, shape.width);
@@ -133,7 +147,7 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
         (None, Some(kind)) => kind.load(options.split, data_dir)?,
         (None, None) => run.config.load_split(options.split, data_dir)?,
     };
-    let unlabelled = data.source() == DataSource::Folder && data.class_names().len() == 1;
+    let unlabelled = !data.is_labelled();
     if unlabelled && options.normal_classes.is_some() {
         return Err(InspectError::Argument(
             "--normal-classes needs labels, but the folder has no class subfolders: put the \

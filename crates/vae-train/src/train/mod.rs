@@ -21,13 +21,15 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
 use burn::prelude::*;
 use burn::train::renderer::default_renderer;
-use burn::train::{Learner, SupervisedTraining};
+use burn::train::{ExecutionStrategy, Learner, MultiDeviceOptim, SupervisedTraining};
 use vae_model::train::{BoundMetric, KlMetric, LossMeanMetric, ReconstructionMetric};
 
 use crate::backend::Backend;
 use crate::config::{DecoderBiasChoice, TrainingConfig};
 use crate::data::batcher::ImageBatcher;
 use crate::data::{ImageData, Split};
+use crate::devices::DeviceList;
+use crate::error::InvalidConfig;
 use crate::model::build_model;
 use crate::run::RunDir;
 use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
@@ -47,7 +49,8 @@ pub struct TrainOptions {
     pub config: TrainingConfig,
     /// Where the tensors live.
     pub backend: Backend,
-    /// A folder of MNIST IDX files; `None` tries `VAE_MNIST_DIR`, then Burn's download.
+    /// A folder of the dataset's IDX files (`None`: its environment variable, then its default
+    /// source), or the image folder replacing `image_folder.path`.
     pub data_dir: Option<PathBuf>,
     /// The run folder to create.
     pub run_dir: PathBuf,
@@ -55,6 +58,8 @@ pub struct TrainOptions {
     pub overwrite: bool,
     /// Plain progress lines even in a terminal (no TUI).
     pub plain: bool,
+    /// Train data-parallel on these devices (`--devices`; `None`: `backend`'s one device).
+    pub devices: Option<DeviceList>,
 }
 
 /// Everything `vae train --resume` needs.
@@ -66,10 +71,14 @@ pub struct ResumeOptions {
     pub epochs: Option<usize>,
     /// Where the tensors live (bit-exact continuation needs the backend the run started on).
     pub backend: Backend,
-    /// A folder of MNIST IDX files; `None` tries `VAE_MNIST_DIR`, then Burn's download.
+    /// A folder of the dataset's IDX files (`None`: its environment variable, then its default
+    /// source), or the image folder replacing `image_folder.path`.
     pub data_dir: Option<PathBuf>,
     /// Plain progress lines even in a terminal (no TUI).
     pub plain: bool,
+    /// Train data-parallel on these devices (`--devices`; `None`: `backend`'s one device).
+    /// Only a single CPU device resumes bit-exactly.
+    pub devices: Option<DeviceList>,
 }
 
 /// The outcome of a finished run.
@@ -81,7 +90,7 @@ pub struct TrainReport {
     pub epochs: usize,
 }
 
-/// Trains a VAE on MNIST as `options` says, writing a new run folder.
+/// Trains a VAE as `options` says, writing a new run folder.
 pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
     let TrainOptions {
         config,
@@ -90,21 +99,51 @@ pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
         run_dir,
         overwrite,
         plain,
+        devices,
     } = options;
     config.validate()?;
-    let device = backend.device()?;
+    let placement = Placement::new(backend, devices.as_ref())?;
+    // The run keeps the image folder it trained on, as an absolute path: later commands (and
+    // `--resume`) read the same images from any directory.
+    let mut config = config;
+    if let Some(folder) = config.image_folder.as_mut() {
+        let path = data_dir.clone().unwrap_or_else(|| folder.path.clone());
+        folder.path = std::path::absolute(&path).unwrap_or(path);
+    }
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     // Only now, with everything checked, touch the file system.
     let run = RunDir::create(&run_dir, overwrite)?;
     save_config(&config, &run)?;
-    fit(
-        &config, backend, &device, train_data, valid_data, &run, 0, plain,
-    )?;
+    fit(&config, &placement, train_data, valid_data, &run, 0, plain)?;
     Ok(TrainReport {
         run_dir,
         epochs: config.num_epochs,
     })
+}
+
+/// Where a run trains: its backend, the main device, and the data-parallel devices if any.
+struct Placement<'a> {
+    backend: Backend,
+    /// The optimizer's, validation's and checkpoints' device: the first of `devices`, else
+    /// `backend`'s.
+    device: Device,
+    /// Several devices (`--devices`), or `None` for `device` alone.
+    devices: Option<&'a DeviceList>,
+}
+
+impl<'a> Placement<'a> {
+    fn new(backend: Backend, devices: Option<&'a DeviceList>) -> Result<Self, TrainError> {
+        let device = match devices {
+            Some(list) => list.main().clone(),
+            None => backend.device()?,
+        };
+        Ok(Self {
+            backend,
+            device,
+            devices,
+        })
+    }
 }
 
 /// Continues the run in `options.run_dir` from its last good checkpoint.
@@ -121,6 +160,7 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
         backend,
         data_dir,
         plain,
+        devices,
     } = options;
     let run = RunDir::open(&run_dir);
     if !run.config().is_file() {
@@ -174,7 +214,7 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
             epochs: config.num_epochs,
         });
     }
-    let device = backend.device()?;
+    let placement = Placement::new(backend, devices.as_ref())?;
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     let moved = set_aside_after(&run, done).map_err(|source| TrainError::Write {
@@ -195,7 +235,7 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
         config.num_epochs
     );
     fit(
-        &config, backend, &device, train_data, valid_data, &run, done, plain,
+        &config, &placement, train_data, valid_data, &run, done, plain,
     )?;
     Ok(TrainReport {
         run_dir,
@@ -213,6 +253,20 @@ fn load_data(
     let mut train_data = treatment.training_set(config.load_split(Split::Train, data_dir)?);
     let mut valid_data = treatment.test_set(config.load_split(Split::Test, data_dir)?);
     if let Some(classes) = &config.train_classes {
+        let names = train_data.class_names();
+        if let Some(&class) = classes.iter().find(|&&c| usize::from(c) >= names.len()) {
+            return Err(InvalidConfig::new(
+                "train_classes",
+                format!(
+                    "`train_classes` holds {class}, but the data has {} classes (0 to {}: {}): \
+                     list classes of the data",
+                    names.len(),
+                    names.len() - 1,
+                    names.join(", ")
+                ),
+            )
+            .into());
+        }
         train_data = train_data.keep_classes(classes);
         valid_data = valid_data.keep_classes(classes);
     }
@@ -221,6 +275,18 @@ fn load_data(
     }
     if let Some(count) = config.valid_images {
         valid_data = valid_data.truncate(count);
+    }
+    if valid_data.labels().is_empty() {
+        return Err(InvalidConfig::new(
+            "image_folder.validation_fraction",
+            format!(
+                "the {} holds no image to validate on (with `train_classes` {:?}): for an \
+                 image folder, set `image_folder.validation_fraction` above 0, e.g. 0.1",
+                config.describe_split(Split::Test),
+                config.train_classes.as_deref().unwrap_or(&[])
+            ),
+        )
+        .into());
     }
     let train_count = burn::data::dataset::Dataset::len(&train_data);
     if config.batch_size > train_count {
@@ -247,23 +313,37 @@ fn pixel_means(data: &ImageData) -> Vec<f64> {
 }
 
 /// Trains epochs `done + 1 ..= config.num_epochs` in `run`, then saves `model.bpk`.
-#[allow(clippy::too_many_arguments)] // one private call site per entry point
 fn fit(
     config: &TrainingConfig,
-    backend: Backend,
-    device: &Device,
+    placement: &Placement,
     train_data: ImageData,
     valid_data: ImageData,
     run: &RunDir,
     done: usize,
     plain: bool,
 ) -> Result<(), TrainError> {
+    let Placement {
+        backend,
+        ref device,
+        devices,
+    } = *placement;
     // Picture inputs first (on the CPU device that draws them), then seed training.
     let pictures = PictureInputs::new(&valid_data, config, config.seed.wrapping_add(1))?;
     device.seed(config.seed);
     let guard = StepGuard::new(config.on_non_finite_loss.into());
-    let steps_per_epoch =
-        burn::data::dataset::Dataset::len(&train_data).div_ceil(config.batch_size);
+    let train_count = burn::data::dataset::Dataset::len(&train_data);
+    // Optimizer steps (the learning-rate schedule's unit) and batches (the KL warm-up's: each
+    // batch's step advances it) per epoch; the same number on one device.
+    let (steps_per_epoch, batches_per_epoch) = match devices {
+        Some(list) if list.devices.len() > 1 => (
+            list.steps_per_epoch(train_count, config.batch_size),
+            list.batches_per_epoch(train_count, config.batch_size),
+        ),
+        _ => {
+            let steps = train_count.div_ceil(config.batch_size);
+            (steps, steps)
+        }
+    };
     let mut vae = build_model(config, &device.clone().autodiff())?;
     if config.decoder_output_bias == DecoderBiasChoice::DataLogit {
         let means = pixel_means(&train_data);
@@ -276,8 +356,8 @@ fn fit(
     let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
         .with_kl_warmup(
-            config.objective.warmup(steps_per_epoch),
-            done * steps_per_epoch,
+            config.objective.warmup(batches_per_epoch),
+            done * batches_per_epoch,
         )
         .with_step_guard(guard.clone())
         // One fused pass for the reconstruction term on flex; it measured slower on ndarray
@@ -332,6 +412,21 @@ fn fit(
     }
     if done > 0 {
         training = training.checkpoint(done);
+    }
+    if let Some(list) = devices.filter(|list| list.devices.len() > 1) {
+        println!(
+            "training on {} devices ({list}): each optimizer step sums the gradients of one \
+             batch of {} images per device, the gradient of one batch of {} (the loss is a \
+             batch sum), at learning rate {}; {steps_per_epoch} steps per epoch",
+            list.devices.len(),
+            config.batch_size,
+            config.batch_size * list.devices.len(),
+            config.learning_rate
+        );
+        training = training.with_training_strategy(
+            ExecutionStrategy::multi(list.devices.clone(), MultiDeviceOptim::OptimMainDevice)
+                .into(),
+        );
     }
     let tui = (!plain && std::io::stdout().is_terminal())
         .then(|| default_renderer(training.interrupter(), (done > 0).then_some(done)));
