@@ -43,15 +43,14 @@ fn folder_config(dir: &Path, folder: &Path, settings: Value, edit: impl Fn(&mut 
 /// Trains `config` with the `vae` binary into `dir/run`; returns the run folder.
 fn train(dir: &Path, config: &Path) -> PathBuf {
     let run_dir = dir.join("run");
-    succeed(&[
-        "train",
-        "--config",
-        path(config),
-        "--run-dir",
-        path(&run_dir),
-        "--plain",
-    ]);
+    succeed(&train_args(config, &run_dir));
     run_dir
+}
+
+/// `vae train` of `config` into `run_dir`, with plain progress lines.
+fn train_args<'a>(config: &'a Path, run_dir: &'a Path) -> [&'a str; 6] {
+    let (config, run_dir) = (path(config), path(run_dir));
+    ["train", "--config", config, "--run-dir", run_dir, "--plain"]
 }
 
 /// Runs a picture command (`args`, then `--out out`) and reads the picture, asserted RGB.
@@ -350,16 +349,7 @@ fn bad_folders_and_sections_are_clean_errors_naming_the_problem() {
     let settings = &settings;
     let config = folder_config(dir.path(), &folder, settings.clone(), |_| {});
     let run_dir = dir.path().join("run");
-    let train = |config: &Path| {
-        fail(&[
-            "train",
-            "--config",
-            path(config),
-            "--run-dir",
-            path(&run_dir),
-            "--plain",
-        ])
-    };
+    let train = |config: &Path| fail(&train_args(config, &run_dir));
     let stderr = train(&config);
     assert!(
         stderr.contains("cats") && stderr.contains("no image files"),

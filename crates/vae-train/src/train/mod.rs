@@ -280,10 +280,14 @@ fn load_data(
         return Err(InvalidConfig::new(
             "image_folder.validation_fraction",
             format!(
-                "the {} holds no image to validate on (with `train_classes` {:?}): for an \
-                 image folder, set `image_folder.validation_fraction` above 0, e.g. 0.1",
+                "the {} holds no image to validate on{}: for an image folder, set \
+                 `image_folder.validation_fraction` above 0, e.g. 0.1 (or list classes the \
+                 held-out images have)",
                 config.describe_split(Split::Test),
-                config.train_classes.as_deref().unwrap_or(&[])
+                config
+                    .train_classes
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" of `train_classes` {c:?}"))
             ),
         )
         .into());
