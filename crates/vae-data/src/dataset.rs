@@ -9,7 +9,7 @@ use crate::error::{DataError, DirOrigin};
 use crate::files::{Split, split_files};
 use crate::kind::DatasetKind;
 use crate::lookup::{Location, locate};
-use crate::{IMAGE_SIDE, burn_mnist, idx};
+use crate::{IMAGE_SIDE, idx};
 
 /// One image and its label.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,23 +50,39 @@ pub enum DataSource {
 impl DatasetKind {
     /// Loads a split, looking in this order: `data_dir` (the `--data-dir` flag), the
     /// dataset's environment variable ([`DatasetKind::env_var`]; a relative value is resolved
-    /// against the current directory), then [`FASHION_MNIST_SYSTEM_DIR`] for Fashion-MNIST or
-    /// Burn's download (into `~/.cache/burn-dataset`) for MNIST.
+    /// against the current directory), [`FASHION_MNIST_SYSTEM_DIR`] for Fashion-MNIST, then
+    /// the download cache, downloading the split's files there if they are missing (the
+    /// `download` feature, on by default; see `DatasetKind::download`).
     ///
     /// [`FASHION_MNIST_SYSTEM_DIR`]: crate::FASHION_MNIST_SYSTEM_DIR
     pub fn load(self, split: Split, data_dir: Option<&Path>) -> Result<ImageData, DataError> {
         match self.locate(data_dir)? {
             Location::Dir(dir) => self.from_dir(split, &dir),
-            Location::BurnDownload => ImageData::from_burn(split),
+            Location::Download => self.load_downloaded(split),
         }
     }
 
-    /// The folder [`load`](Self::load) would read, or `None` where it would use Burn's
-    /// download (MNIST only). Checks that an environment variable names a folder.
+    /// The folder [`load`](Self::load) would read, or `None` where it would use the download
+    /// cache. Checks that an environment variable names a folder.
     pub fn data_dir(self, data_dir: Option<&Path>) -> Result<Option<PathBuf>, DataError> {
         Ok(match self.locate(data_dir)? {
             Location::Dir(dir) => Some(dir),
-            Location::BurnDownload => None,
+            Location::Download => None,
+        })
+    }
+
+    #[cfg(feature = "download")]
+    fn load_downloaded(self, split: Split) -> Result<ImageData, DataError> {
+        self.download(split, &crate::DownloadConfig::new(self)?)
+    }
+
+    #[cfg(not(feature = "download"))]
+    fn load_downloaded(self, _split: Split) -> Result<ImageData, DataError> {
+        Err(DataError::Unavailable {
+            dataset: self,
+            reason: "no data folder was given, and this build cannot download (vae-data's \
+                     `download` feature is off)"
+                .to_string(),
         })
     }
 
@@ -91,8 +107,8 @@ impl DatasetKind {
 }
 
 impl ImageData {
-    /// Loads a split of MNIST from `data_dir`, else from `VAE_MNIST_DIR`, else through Burn's
-    /// download: `DatasetKind::Mnist.load(split, data_dir)` (see [`DatasetKind::load`]).
+    /// Loads a split of MNIST from `data_dir`, else from `VAE_MNIST_DIR`, else from the
+    /// download cache: `DatasetKind::Mnist.load(split, data_dir)` (see [`DatasetKind::load`]).
     pub fn load(split: Split, data_dir: Option<&Path>) -> Result<Self, DataError> {
         DatasetKind::Mnist.load(split, data_dir)
     }
@@ -100,13 +116,6 @@ impl ImageData {
     /// Reads and verifies a split of MNIST from `dir`: `DatasetKind::Mnist.from_dir(..)`.
     pub fn from_dir(split: Split, dir: &Path) -> Result<Self, DataError> {
         DatasetKind::Mnist.from_dir(split, dir)
-    }
-
-    /// Loads a split of MNIST through Burn's `MnistDataset` (downloads into Burn's cache if
-    /// needed). Burn has no Fashion-MNIST download.
-    pub fn from_burn(split: Split) -> Result<Self, DataError> {
-        let (pixels, labels) = burn_mnist::load(split)?;
-        Ok(Self::from_idx(DatasetKind::Mnist, pixels, labels))
     }
 
     fn from_idx(kind: DatasetKind, pixels: Vec<u8>, labels: Vec<u8>) -> Self {

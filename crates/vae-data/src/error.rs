@@ -28,7 +28,7 @@ impl fmt::Display for DirOrigin {
 /// Dataset files that are missing, damaged or of another dataset.
 #[derive(Debug, Error)]
 pub enum DataError {
-    /// Neither a local folder nor (for MNIST) the download gave the data.
+    /// Neither a local folder nor the download gave the data.
     #[error("{dataset} is not available: {reason}. {}", .dataset.how_to_get())]
     Unavailable {
         /// The dataset asked for.
@@ -80,6 +80,35 @@ pub enum DataError {
         dir: PathBuf,
         /// The file name expected.
         name: String,
+    },
+    /// Every mirror failed to serve an intact copy of a file.
+    #[cfg(feature = "download")]
+    #[error(
+        "{dataset} file {file} could not be downloaded: {}. Name a working mirror with {}, or: {}",
+        .attempts.join("; "), .dataset.mirror_env_var(), .dataset.how_to_get()
+    )]
+    Download {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The file's name (`NAME.gz`).
+        file: String,
+        /// Each URL tried and why it failed.
+        attempts: Vec<String>,
+    },
+    /// A verified download could not be saved in the cache folder.
+    #[cfg(feature = "download")]
+    #[error(
+        "cannot save the {dataset} download as {}: {reason}. Make the folder writable (on \
+         Linux, XDG_CACHE_HOME may name another cache folder), or pass --data-dir",
+        .path.display()
+    )]
+    CacheUnwritable {
+        /// The dataset asked for.
+        dataset: DatasetKind,
+        /// The file that could not be written.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
     },
     /// A file cannot be read or decompressed.
     #[error("cannot read {dataset} file {}: {reason}. Replace it with an intact copy", .path.display())]

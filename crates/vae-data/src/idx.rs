@@ -79,26 +79,52 @@ fn read_verified(
             name: file.name.to_string(),
         });
     };
-    let digest = format!("{:x}", Sha256::digest(&bytes));
-    if digest != file.sha256 {
-        if let Some(found) = other_dataset_with_digest(kind, &digest) {
-            return Err(DataError::WrongDataset {
-                expected: kind,
-                found,
-                path,
-            });
-        }
-        return Err(DataError::Corrupt {
-            dataset: kind,
-            path,
-            reason: format!(
-                "its SHA-256 is {digest}, not the {kind} digest {} (truncated, damaged or a \
-                 different file)",
-                file.sha256
-            ),
+    check_digest(kind, file, &path, &bytes)?;
+    Ok((path, bytes))
+}
+
+/// Checks that `gz`, the gzip bytes of `file` (from `origin`, a path or URL for the errors),
+/// decompress to the file's digest; the download's check before a file is kept.
+#[cfg(feature = "download")]
+pub(crate) fn verify_gzip(
+    kind: DatasetKind,
+    file: IdxFile,
+    origin: &Path,
+    gz: &[u8],
+) -> Result<(), DataError> {
+    let decoder = flate2::read::GzDecoder::new(gz);
+    let bytes = read_bounded(kind, decoder, origin, "gzip decompression ")?;
+    check_digest(kind, file, origin, &bytes)
+}
+
+/// The SHA-256 of `bytes` against `file`'s; a digest of the other dataset's files is reported
+/// as such.
+fn check_digest(
+    kind: DatasetKind,
+    file: IdxFile,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(), DataError> {
+    let digest = format!("{:x}", Sha256::digest(bytes));
+    if digest == file.sha256 {
+        return Ok(());
+    }
+    if let Some(found) = other_dataset_with_digest(kind, &digest) {
+        return Err(DataError::WrongDataset {
+            expected: kind,
+            found,
+            path: path.to_owned(),
         });
     }
-    Ok((path, bytes))
+    Err(DataError::Corrupt {
+        dataset: kind,
+        path: path.to_owned(),
+        reason: format!(
+            "its SHA-256 is {digest}, not the {kind} digest {} (truncated, damaged or a \
+             different file)",
+            file.sha256
+        ),
+    })
 }
 
 /// Reads at most [`MAX_IDX_BYTES`] (+1, to notice more), so that neither a huge file nor a

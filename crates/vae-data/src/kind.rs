@@ -74,7 +74,7 @@ impl DatasetKind {
     }
 
     /// A system folder looked in after the environment variable, if the dataset has one
-    /// ([`FASHION_MNIST_SYSTEM_DIR`] for Fashion-MNIST; MNIST uses Burn's download instead).
+    /// ([`FASHION_MNIST_SYSTEM_DIR`] for Fashion-MNIST; none for MNIST).
     pub fn system_dir(self) -> Option<&'static Path> {
         match self {
             DatasetKind::Mnist => None,
@@ -99,19 +99,23 @@ impl DatasetKind {
     pub(crate) fn how_to_get(self) -> String {
         const FILES: &str = "train-images-idx3-ubyte, train-labels-idx1-ubyte, \
                              t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, plain or .gz";
+        #[cfg(feature = "download")]
+        const DOWNLOAD: &str = "or run once with internet access so that they are downloaded \
+                                into the cache folder (~/.cache/burn-vae on Linux)";
+        #[cfg(not(feature = "download"))]
+        const DOWNLOAD: &str = "or build vae-data with its `download` feature so that they \
+                                are downloaded";
         match self {
             DatasetKind::Mnist => format!(
                 "Either point the program at a folder holding the four MNIST IDX files ({FILES}) \
-                 with `--data-dir DIR` or the environment variable {MNIST_DIR_ENV}, or run once \
-                 with internet access so that Burn downloads MNIST into its cache"
+                 with `--data-dir DIR` or the environment variable {MNIST_DIR_ENV}, {DOWNLOAD}"
             ),
             DatasetKind::FashionMnist => format!(
                 "Install Debian's package dataset-fashion-mnist (`apt-get install \
-                 dataset-fashion-mnist`, files in {FASHION_MNIST_SYSTEM_DIR}), or download the \
-                 four Fashion-MNIST IDX files ({FILES}) from \
-                 https://github.com/zalandoresearch/fashion-mnist and point `--data-dir DIR` or \
-                 the environment variable {FASHION_MNIST_DIR_ENV} at their folder (Burn has no \
-                 Fashion-MNIST download)"
+                 dataset-fashion-mnist`, files in {FASHION_MNIST_SYSTEM_DIR}), point `--data-dir \
+                 DIR` or the environment variable {FASHION_MNIST_DIR_ENV} at a folder holding the \
+                 four Fashion-MNIST IDX files ({FILES}; from \
+                 https://github.com/zalandoresearch/fashion-mnist), {DOWNLOAD}"
             ),
         }
     }

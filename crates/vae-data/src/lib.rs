@@ -2,8 +2,9 @@
 #![warn(missing_docs)]
 
 mod batch;
-mod burn_mnist;
 mod dataset;
+#[cfg(feature = "download")]
+mod download;
 mod error;
 mod files;
 mod idx;
@@ -15,6 +16,8 @@ pub use batch::images_to_tensor;
 /// Burn's dataset trait, implemented by [`ImageData`] (re-exported for `len`, `get`, `iter`).
 pub use burn::data::dataset::Dataset;
 pub use dataset::{DataSource, ImageData, LabelledImage};
+#[cfg(feature = "download")]
+pub use download::{DownloadConfig, FASHION_MNIST_MIRROR_ENV, MNIST_MIRROR_ENV};
 pub use error::{DataError, DirOrigin};
 pub use files::Split;
 pub use idx::MAX_IDX_BYTES;

@@ -1,5 +1,5 @@
 //! Where a dataset is read from: `data_dir` (`--data-dir`), then the dataset's environment
-//! variable, then its system folder (Fashion-MNIST) or Burn's download (MNIST).
+//! variable, then its system folder (Fashion-MNIST), then the download cache.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,8 +12,8 @@ use crate::kind::DatasetKind;
 pub(crate) enum Location {
     /// A folder of IDX files.
     Dir(PathBuf),
-    /// Burn's `MnistDataset` (MNIST only).
-    BurnDownload,
+    /// The download cache (files fetched when missing).
+    Download,
 }
 
 /// Applies the lookup order with the environment variable's value and the system folder given
@@ -33,21 +33,7 @@ pub(crate) fn locate(
     if let Some(dir) = system_dir.filter(|dir| dir.is_dir()) {
         return Ok(Location::Dir(dir.to_owned()));
     }
-    match (kind, system_dir) {
-        (DatasetKind::Mnist, _) => Ok(Location::BurnDownload),
-        (_, Some(system_dir)) => Err(DataError::Unavailable {
-            dataset: kind,
-            reason: format!(
-                "neither --data-dir nor {} was given, and {} does not exist",
-                kind.env_var(),
-                system_dir.display()
-            ),
-        }),
-        (_, None) => Err(DataError::Unavailable {
-            dataset: kind,
-            reason: format!("neither --data-dir nor {} was given", kind.env_var()),
-        }),
-    }
+    Ok(Location::Download)
 }
 
 /// The folder an environment variable names; a relative value is resolved against the current
@@ -102,22 +88,12 @@ mod tests {
     }
 
     #[test]
-    fn mnist_falls_back_to_burn_and_fashion_mnist_to_an_error_naming_the_fix() {
+    fn without_a_folder_both_datasets_fall_back_to_the_download() {
         let nowhere = Path::new("/nonexistent/fashion-mnist");
         let located = locate(DatasetKind::Mnist, None, None, None).unwrap();
-        assert_eq!(located, Location::BurnDownload);
-        let error = locate(FASHION, None, None, Some(nowhere))
-            .unwrap_err()
-            .to_string();
-        for part in [
-            "Fashion-MNIST is not available",
-            "VAE_FASHION_MNIST_DIR",
-            "/nonexistent/fashion-mnist does not exist",
-            "dataset-fashion-mnist",
-            "--data-dir",
-        ] {
-            assert!(error.contains(part), "{part:?} not in: {error}");
-        }
+        assert_eq!(located, Location::Download);
+        let located = locate(FASHION, None, None, Some(nowhere)).unwrap();
+        assert_eq!(located, Location::Download);
     }
 
     #[test]

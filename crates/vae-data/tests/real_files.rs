@@ -13,8 +13,14 @@ use vae_data::{DataError, DataSource, Dataset, DatasetKind, ImageData, NUM_CLASS
 fn folder_or_skip(kind: DatasetKind) -> Option<PathBuf> {
     let dir = match kind.data_dir(None) {
         Ok(Some(dir)) => return Some(dir),
-        Ok(None) => format!("{} is not set", kind.env_var()),
-        Err(DataError::Unavailable { reason, .. }) => reason,
+        Ok(None) => match kind.system_dir() {
+            Some(system) => format!(
+                "{} is not set and {} is absent",
+                kind.env_var(),
+                system.display()
+            ),
+            None => format!("{} is not set", kind.env_var()),
+        },
         // A variable that is set but wrong is a mistake to fix, not a reason to skip.
         Err(error) => panic!("{error}"),
     };

@@ -138,8 +138,9 @@ pub struct RunArgs {
     /// Compute backend (compiled-in: flex, ndarray, wgpu). Default: the first compiled.
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
-    /// Folder with the dataset's IDX files (default: $VAE_MNIST_DIR, else Burn's download
-    /// cache), or, for an image-folder run, the image folder (default: `image_folder.path`).
+    /// Folder with the dataset's IDX files (default: $VAE_MNIST_DIR, else the download cache
+    /// ~/.cache/burn-vae), or, for an image-folder run, the image folder (default:
+    /// `image_folder.path`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
@@ -307,7 +308,8 @@ pub struct TrainClassifierArgs {
     /// Seeds the weights and the shuffling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable, its
+    /// system folder (Fashion-MNIST), then the download cache.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Where classifier.json and classifier.bpk go. Default: runs/classifier-DATASET.
@@ -337,7 +339,8 @@ pub struct ConditionalArgs {
     /// Seeds the samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable, its
+    /// system folder (Fashion-MNIST), then the download cache.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -371,7 +374,8 @@ pub struct DenoisingArgs {
     /// Seeds the corruption of the test images.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable, its
+    /// system folder (Fashion-MNIST), then the download cache.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -459,7 +463,8 @@ pub struct OneClassArgs {
     /// The normal classes to run, one model each. Default: all ten.
     #[arg(long, value_delimiter = ',', value_name = "CLASSES")]
     pub classes: Option<Vec<u8>>,
-    /// Folder with the dataset's IDX files. Default: the dataset's environment variable.
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable, its
+    /// system folder (Fashion-MNIST), then the download cache.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -585,8 +590,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
     /// Folder with the dataset's four IDX files, plain or .gz (default: $VAE_MNIST_DIR, else
-    /// Burn's download cache), or, for an image-folder config, the image folder (default:
-    /// `image_folder.path`).
+    /// the download cache ~/.cache/burn-vae, downloaded and verified when missing), or, for an
+    /// image-folder config, the image folder (default: `image_folder.path`).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Run folder to create. Default: runs/CONFIG, CONFIG being the config file name without .json.

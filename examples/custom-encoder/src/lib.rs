@@ -75,7 +75,7 @@ pub struct Report {
 }
 
 /// Trains the example VAE for `steps` Adam steps of batch `batch` on MNIST's training images
-/// (read from `data_dir`, else `VAE_MNIST_DIR`, else Burn's download) and measures the test
+/// (read from `data_dir`, else `VAE_MNIST_DIR`, else the download cache) and measures the test
 /// negative ELBO on the first `test_images` test images.
 pub fn train(
     steps: usize,

@@ -2,7 +2,8 @@
 //! (re-exported here), and the [`batcher`] that turns images and labels into batches.
 //!
 //! Lookup order for MNIST: `--data-dir`, then the `VAE_MNIST_DIR` environment variable, then
-//! Burn's cache/download (`~/.cache/burn-dataset/mnist`); see `vae-data` for Fashion-MNIST.
+//! the download cache (`~/.cache/burn-vae/mnist`, downloaded and verified when missing); see
+//! `vae-data` for Fashion-MNIST.
 
 pub mod batcher;
 
