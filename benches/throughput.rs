@@ -1,5 +1,5 @@
-//! `cargo bench --workspace --bench throughput`: burn-vae's training step, inference and
-//! Learner epoch in images/s per backend, beside PyTorch on the same machine, with the
+//! `cargo bench --workspace --bench throughput`: burn-vae's training step, inference, the
+//! importance-weighted evaluation and Learner epoch in images/s per backend, beside PyTorch on the same machine, with the
 //! machine's matmul rate and each row's peak memory. See README.md, "Speed".
 //!
 //! Options go after `--`, e.g. `cargo bench --workspace --bench throughput -- --backends flex`.
@@ -12,7 +12,8 @@ use vae_benches::reference::{self, ReferenceReport};
 use vae_benches::stats::median;
 use vae_benches::table::{Line, render};
 use vae_benches::workloads::{
-    Effort, ModelShape, inference_rate, learner_epoch_rate, matmul_gflops, train_step_rate,
+    EVAL_BATCH, EVAL_SAMPLES, Effort, ModelShape, evaluate_rate, inference_rate,
+    learner_epoch_rate, matmul_gflops, train_step_rate,
 };
 use vae_train::backend::Backend;
 use vae_train::data::{ImageData, MNIST_DIR_ENV, Split};
@@ -33,11 +34,11 @@ struct Args {
     /// Batch sizes of the training-step rows.
     #[arg(long, value_delimiter = ',', default_value = "128,1024")]
     batches: Vec<usize>,
-    /// Workloads to measure: matmul, train, infer, epoch.
+    /// Workloads to measure: matmul, train, infer, evaluate, epoch.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "matmul,train,infer,epoch"
+        default_value = "matmul,train,infer,evaluate,epoch"
     )]
     workloads: Vec<String>,
     /// Timed repeats per row (the median is reported).
@@ -64,6 +65,9 @@ struct Args {
 }
 
 const MATMUL_N: usize = 1024;
+/// The evaluate row's name: images/s of the importance-weighted estimate at K samples.
+const EVALUATE: &str = "evaluate, K = 1000";
+const _: () = assert!(EVAL_SAMPLES == 1000, "EVALUATE names K");
 const INFERENCE_BATCH: usize = 1024;
 
 fn main() -> anyhow::Result<()> {
@@ -219,6 +223,25 @@ fn measure_ours(
                 m.peak_mib,
             ));
         }
+        if wants("evaluate") {
+            let shape = &shapes[0];
+            let m = evaluate_rate(
+                &device,
+                backend == Backend::Flex,
+                shape,
+                pixels,
+                args.repeats,
+            );
+            lines.push(line(
+                EVALUATE,
+                shape,
+                EVAL_BATCH,
+                &name,
+                m.rate,
+                Some(shape.evaluate_flops()),
+                m.peak_mib,
+            ));
+        }
         if args.epochs > 0 && wants("epoch") {
             let shape = &shapes[0];
             let m = learner_epoch_rate(backend, data_dir, shape, 128, args.epochs, 1000)?;
@@ -322,6 +345,7 @@ fn attach(lines: &mut [Line], report: &ReferenceReport) -> f64 {
         "train step" => "train",
         "inference" => "infer",
         "Learner epoch (60k)" => "epoch",
+        EVALUATE => "evaluate",
         _ => "matmul",
     };
     for line in lines.iter_mut() {

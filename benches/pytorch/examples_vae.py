@@ -11,7 +11,9 @@ With --save-state-dict FILE.pt the trained weights are saved for `vae import`; w
 --iw-samples K the script then evaluates them on the test set as `vae evaluate` does: the
 negative ELBO with one posterior sample per image and the importance-weighted estimate of
 -log p(x) with K samples (Burda et al. 2016), each with its standard error over images;
---scores-csv FILE writes both per image.
+--scores-csv FILE writes both per image. --load-state-dict FILE.pt evaluates saved weights
+(with --epochs 0: no training), --test-images N only the first N test images: together they
+time the evaluation beside `vae evaluate --images N` on the same weights.
 
 Set-up: `pip install torch numpy`. Run:
 
@@ -131,6 +133,8 @@ def main():
     parser.add_argument("--save-state-dict", metavar="FILE.pt")
     parser.add_argument("--iw-samples", type=int, default=0)
     parser.add_argument("--scores-csv", metavar="FILE.csv")
+    parser.add_argument("--load-state-dict", metavar="FILE.pt")
+    parser.add_argument("--test-images", type=int, metavar="N")
     args = parser.parse_args()
     if args.scores_csv and args.iw_samples <= 0:
         parser.error("--scores-csv needs --iw-samples K (the scores are the evaluation's)")
@@ -142,7 +146,13 @@ def main():
     train_loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True)
     test_loader = torch.utils.data.DataLoader(test, batch_size=args.batch_size, shuffle=False)
 
+    if args.test_images is not None:
+        if args.test_images <= 0:
+            parser.error("--test-images must be at least 1")
+        test = test[: args.test_images]
     model = VAE()
+    if args.load_state_dict:
+        model.load_state_dict(torch.load(args.load_state_dict, weights_only=True))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     print("epoch,train_loss,test_loss,seconds")
     for epoch in range(1, args.epochs + 1):

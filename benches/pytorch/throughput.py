@@ -8,6 +8,9 @@ the batch, analytic KL, torch.optim.Adam with its defaults), on the same real MN
   matmul  GFLOP/s of an n x n by n x n float32 product
   train   images/s of one training step (forward, loss, backward, Adam) on a fixed batch
   infer   images/s of encode + decode (posterior mean) under torch.no_grad()
+  evaluate  images/s of the importance-weighted estimate of log p(x) with K = 1000 posterior
+          samples per image, batches of 50 images, as examples_vae.py's evaluate() computes it
+          (784-400-20 only)
   epoch   images/s of a training epoch over the 60,000 images, shuffled, batch 128, as in
           the example's train() loop (batches sliced from one preloaded tensor)
 
@@ -16,6 +19,7 @@ Prints one JSON line on standard output. Set-up: `pip install torch numpy`.
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -114,7 +118,7 @@ def main():
     parser.add_argument("--images-per-repeat", type=int, default=8192)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--matmul-n", type=int, default=1024)
-    parser.add_argument("--workloads", default="matmul,train,infer,epoch")
+    parser.add_argument("--workloads", default="matmul,train,infer,evaluate,epoch")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -173,6 +177,33 @@ def main():
             rate = median_rate(infer, steps * batch, 1, args.repeats)
             rows.append(dict(kind="infer", model=model_name(hidden), batch=batch,
                              rate=rate, peak_mib=peak_mib()))
+
+    if "evaluate" in workloads:
+        hidden, batch, samples = [400], 50, 1000
+        reset_peak()
+        model = VAE(hidden)
+        x = images[:batch]
+        log_2pi = math.log(2 * math.pi)
+
+        def evaluate():
+            with torch.no_grad():
+                mu, logvar = model.encode(x)
+                std = torch.exp(0.5 * logvar)
+                eps = torch.randn(batch, samples, mu.shape[1])
+                z = mu.unsqueeze(1) + eps * std.unsqueeze(1)
+                h = z
+                for layer in model.dec:
+                    h = F.relu(layer(h))
+                logits = model.out(h)
+                log_px_z = -F.binary_cross_entropy_with_logits(
+                    logits, x.unsqueeze(1).expand_as(logits), reduction="none").sum(2)
+                log_pz = -0.5 * (z.pow(2) + log_2pi).sum(2)
+                log_qz = -0.5 * (eps.pow(2) + log_2pi + logvar.unsqueeze(1)).sum(2)
+                (torch.logsumexp(log_pz + log_px_z - log_qz, dim=1) - math.log(samples)).sum()
+
+        rate = median_rate(evaluate, batch, 1, args.repeats)
+        rows.append(dict(kind="evaluate", model=model_name(hidden), batch=batch,
+                         rate=rate, peak_mib=peak_mib()))
 
     if "epoch" in workloads and args.epochs > 0:
         hidden, batch = [400], 128

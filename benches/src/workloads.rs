@@ -1,11 +1,13 @@
-//! What is measured: a matmul, the training step, inference, and a Learner epoch.
+//! What is measured: a matmul, the training step, inference, the importance-weighted
+//! evaluation, and a Learner epoch.
 
 use std::path::Path;
 
 use burn::prelude::*;
 use burn::train::TrainStep;
-use vae_model::VaeConfig;
+use vae_model::host_bce::bernoulli_log_importance_weights;
 use vae_model::train::VaeBatch;
+use vae_model::{VaeConfig, log_mean_exp};
 use vae_train::backend::Backend as BackendChoice;
 use vae_train::config::TrainingConfig;
 use vae_train::train::step::TrainingVae;
@@ -25,6 +27,12 @@ pub struct ModelShape {
 pub const INPUT_DIM: usize = 784;
 /// The latent size of every measured model.
 pub const LATENT_DIM: usize = 20;
+/// Importance samples per image of the evaluate row (`vae evaluate`'s default K).
+pub const EVAL_SAMPLES: usize = 1000;
+/// Samples decoded at once per image (`vae evaluate`'s default `--chunk`).
+pub const EVAL_CHUNK: usize = 250;
+/// Images per batch of the evaluate row (`vae evaluate`'s default `--batch-size`).
+pub const EVAL_BATCH: usize = 50;
 
 impl ModelShape {
     /// `784-400-20` style name.
@@ -49,11 +57,15 @@ impl ModelShape {
         widths.extend(&self.hidden);
         let encoder: u64 = widths.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
         let heads = 2 * (*widths.last().unwrap() * LATENT_DIM) as u64;
+        encoder + heads + self.decoder_macs()
+    }
+
+    /// Multiply-adds of decoding one code.
+    pub fn decoder_macs(&self) -> u64 {
         let mut back = vec![LATENT_DIM];
         back.extend(self.hidden.iter().rev());
         back.push(INPUT_DIM);
-        let decoder: u64 = back.windows(2).map(|w| (w[0] * w[1]) as u64).sum();
-        encoder + heads + decoder
+        back.windows(2).map(|w| (w[0] * w[1]) as u64).sum()
     }
 
     /// FLOPs of one image's training step: forward, and backward at twice the forward.
@@ -64,6 +76,12 @@ impl ModelShape {
     /// FLOPs of one image's encode + decode.
     pub fn inference_flops(&self) -> f64 {
         2.0 * self.forward_macs() as f64
+    }
+
+    /// FLOPs of one image's importance-weighted estimate: [`EVAL_SAMPLES`] decodes (the
+    /// matmuls; the encoder's share is negligible).
+    pub fn evaluate_flops(&self) -> f64 {
+        2.0 * (EVAL_SAMPLES as u64 * self.decoder_macs()) as f64
     }
 }
 
@@ -199,6 +217,37 @@ pub fn inference_rate(
     let images = batch_from(pixels, batch, device);
     let infer = || model.reconstruct(images.clone(), None);
     per_batch_rate(batch, effort, infer)
+}
+
+/// Images per second of the importance-weighted estimate of `log p(x)` as `vae evaluate`
+/// computes it: [`EVAL_SAMPLES`] posterior draws per image, [`EVAL_CHUNK`] decoded at once, on a
+/// batch of [`EVAL_BATCH`] real images; `host` as `vae evaluate` sets it (on for flex: the
+/// Bernoulli term on the host).
+pub fn evaluate_rate(
+    device: &Device,
+    host: bool,
+    shape: &ModelShape,
+    pixels: &[f32],
+    repeats: usize,
+) -> Measured {
+    memory::reset_peak();
+    device.seed(1);
+    let model = shape.config().init(device);
+    let images = batch_from(pixels, EVAL_BATCH, device);
+    let evaluate = || {
+        let weights = if host {
+            bernoulli_log_importance_weights(&model, images.clone(), None, EVAL_SAMPLES, EVAL_CHUNK)
+        } else {
+            model.log_importance_weights(images.clone(), None, EVAL_SAMPLES, EVAL_CHUNK)
+        };
+        log_mean_exp(weights)
+    };
+    let effort = Effort {
+        warmup_steps: 1,
+        steps: 1,
+        repeats,
+    };
+    per_batch_rate(EVAL_BATCH, effort, evaluate)
 }
 
 /// Images per second of whole training epochs through `vae train`'s Learner, data loader,

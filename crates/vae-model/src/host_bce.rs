@@ -6,7 +6,25 @@
 //! `log1p` in all, the gradient `sigmoid(l) - x` comes from the same `exp`, and the rows are
 //! split across threads. A training step can use it in place of the tensor formula (the `vae`
 //! trainer does on flex); it reads the logits back from the device, so it is for the CPU
-//! backends only.
+//! backends only. [`bernoulli_nll_rows`] is the same term without the gradient, for the
+//! importance-weighted estimate, where each image is scored against many decoded samples.
+//!
+//! `exp` and `log1p` run eight lanes at a time, and each row's sum is accumulated in `f64`
+//! every 128 elements. `exp` is the `wide` crate's SIMD version; `log1p` only ever sees
+//! `exp(-|l|)` in `(0, 1]`, where a short series (`2 atanh(t / (2 + t))`) is accurate to 2.2e-7
+//! (relative) and measured about five times faster than `wide`'s `ln_1p` (5.4 against 26 ns per
+//! element with `exp`, SSE2, this project's machine; scalar libm: 17 ns).
+
+use burn::prelude::*;
+use wide::f32x8;
+
+use crate::iwae::{log_importance_weights, repeat_each};
+use crate::parts::{Decoder, Encoder, Likelihood};
+use crate::vae::Vae;
+
+const LANES: usize = 8;
+/// Elements summed in `f32` lanes before the lanes are added to the row's `f64` total.
+const BLOCK: usize = 16 * LANES;
 
 /// Per-row sums of `softplus(l) - l * x` (the Bernoulli negative log-likelihood with logits
 /// `l`, targets `x` in `[0, 1]`), and the gradient of their total with respect to the logits.
@@ -53,24 +71,180 @@ pub fn bernoulli_nll_and_grad(
 fn rows_of(sums: &mut [f32], grads: &mut [f32], logits: &[f32], targets: &[f32], width: usize) {
     for (row, sum) in sums.iter_mut().enumerate() {
         let range = row * width..(row + 1) * width;
-        let mut total = 0.0f64;
-        for ((g, &l), &x) in grads[range.clone()]
-            .iter_mut()
-            .zip(&logits[range.clone()])
-            .zip(&targets[range])
-        {
-            // The stable form used by `bernoulli_nll_with_logits`.
-            let e = (-l.abs()).exp();
-            total += f64::from(l.max(0.0) - l * x + e.ln_1p());
-            let sigmoid = if l >= 0.0 {
-                1.0 / (1.0 + e)
-            } else {
-                e / (1.0 + e)
-            };
-            *g = sigmoid - x;
-        }
-        *sum = total as f32;
+        *sum = row_terms(
+            &logits[range.clone()],
+            &targets[range.clone()],
+            Some(&mut grads[range]),
+        ) as f32;
     }
+}
+
+/// Per-row sums of `softplus(l) - l * x`, the Bernoulli negative log-likelihood with logits
+/// `l`, where logits row `r` is scored against targets row `r / repeats`: the layout of the
+/// importance-weighted estimate, which decodes `repeats` codes per image, image by image,
+/// and need not copy each image `repeats` times.
+///
+/// `logits` is `[rows, width]` and `targets` `[rows / repeats, width]`, row-major.
+///
+/// ```
+/// use vae_model::host_bce::bernoulli_nll_rows;
+///
+/// // Two images of two pixels, three decoded samples each.
+/// let targets = [1.0, 0.0, 0.5, 0.5];
+/// let logits = [0.0; 12];
+/// let nll = bernoulli_nll_rows(&logits, &targets, 2, 3);
+/// assert_eq!(nll.len(), 6);
+/// // Logit 0 is probability 1/2 for every pixel: ln 2 per pixel, whatever the target.
+/// assert!(nll.iter().all(|v| (v - 2.0 * std::f32::consts::LN_2).abs() < 1e-6));
+/// ```
+///
+/// # Panics
+/// If `width` or `repeats` is 0, or the slices' lengths do not fit those shapes.
+pub fn bernoulli_nll_rows(
+    logits: &[f32],
+    targets: &[f32],
+    width: usize,
+    repeats: usize,
+) -> Vec<f32> {
+    assert!(
+        width > 0 && repeats > 0,
+        "width and repeats must be at least 1"
+    );
+    assert!(
+        targets.len().is_multiple_of(width) && targets.len() * repeats == logits.len(),
+        "{} logits are not {repeats} rows per target row of {} targets of width {width}",
+        logits.len(),
+        targets.len()
+    );
+    let rows = logits.len() / width;
+    let mut per_row = vec![0.0f32; rows];
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(rows.max(1));
+    let rows_per_thread = rows.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for (part, sums) in per_row.chunks_mut(rows_per_thread).enumerate() {
+            let first = part * rows_per_thread;
+            scope.spawn(move || {
+                for (offset, sum) in sums.iter_mut().enumerate() {
+                    let row = first + offset;
+                    let target = row / repeats;
+                    *sum = row_terms(
+                        &logits[row * width..(row + 1) * width],
+                        &targets[target * width..(target + 1) * width],
+                        None,
+                    ) as f32;
+                }
+            });
+        }
+    });
+    per_row
+}
+
+/// [`Vae::log_importance_weights`] for a model whose decoder gives Bernoulli logits, with each
+/// decoded sample's reconstruction term computed on the host by [`bernoulli_nll_rows`] (each
+/// image scored against its `count` samples without being copied per sample). On the CPU
+/// backends that is faster than the tensor formula; the weights are the same up to `f32`
+/// rounding. The decoder's output is read as Bernoulli logits whatever `model.likelihood` is:
+/// call it for Bernoulli models only.
+///
+/// # Shapes
+/// - x: `[batch, values]`; output: `[batch, samples]`
+///
+/// # Panics
+/// If `samples` or `chunk` is zero.
+pub fn bernoulli_log_importance_weights<E, D, L>(
+    model: &Vae<E, D, L>,
+    x: Tensor<2>,
+    condition: Option<Tensor<2>>,
+    samples: usize,
+    chunk: usize,
+) -> Tensor<2>
+where
+    E: Encoder<2>,
+    D: Decoder<2>,
+    L: Likelihood,
+{
+    let device = x.device();
+    let width = x.dims()[1];
+    let images = host_values(x.clone());
+    let posterior = model.encode(x, condition.clone());
+    log_importance_weights(&posterior, samples, chunk, |z, count| {
+        let condition = condition.clone().map(|c| repeat_each(c, count));
+        let logits = model.decode(z, condition);
+        let rows = logits.dims()[0];
+        let nll = bernoulli_nll_rows(&host_values(logits), &images, width, count);
+        Tensor::<1>::from_data(TensorData::new(nll, [rows]), &device).neg()
+    })
+}
+
+fn host_values(tensor: Tensor<2>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("float tensors read as f32")
+}
+
+/// One row: the sum of `softplus(l) - l * x` and, if asked, `sigmoid(l) - x` per element.
+fn row_terms(logits: &[f32], targets: &[f32], mut grads: Option<&mut [f32]>) -> f64 {
+    let zero = f32x8::splat(0.0);
+    let one = f32x8::splat(1.0);
+    let mut total = 0.0f64;
+    let mut lanes = zero;
+    let whole = logits.len() / LANES * LANES;
+    for start in (0..whole).step_by(LANES) {
+        let l = f32x8::new(lanes_of(&logits[start..]));
+        let x = f32x8::new(lanes_of(&targets[start..]));
+        // The stable form used by `bernoulli_nll_with_logits`.
+        let e = (-l.abs()).exp();
+        lanes += l.max(zero) - l * x + ln_1p_unit(e);
+        if let Some(grads) = grads.as_deref_mut() {
+            let sigmoid = l.simd_ge(zero).select(one, e) / (one + e);
+            grads[start..start + LANES].copy_from_slice((sigmoid - x).as_array());
+        }
+        if (start + LANES).is_multiple_of(BLOCK) {
+            total += lanes.as_array().iter().map(|&v| f64::from(v)).sum::<f64>();
+            lanes = zero;
+        }
+    }
+    total += lanes.as_array().iter().map(|&v| f64::from(v)).sum::<f64>();
+    for i in whole..logits.len() {
+        let (l, x) = (logits[i], targets[i]);
+        let e = (-l.abs()).exp();
+        total += f64::from(l.max(0.0) - l * x + e.ln_1p());
+        if let Some(grads) = grads.as_deref_mut() {
+            let sigmoid = if l >= 0.0 { 1.0 } else { e } / (1.0 + e);
+            grads[i] = sigmoid - x;
+        }
+    }
+    total
+}
+
+/// `ln(1 + t)` for `t` in `[0, 1]`: `2 atanh(s)` with `s = t / (2 + t)` in `[0, 1/3]`, by its
+/// series to `s^15` (the first term left out is below 1.3e-8 of the sum).
+#[inline]
+fn ln_1p_unit(t: f32x8) -> f32x8 {
+    let s = t / (f32x8::splat(2.0) + t);
+    let s2 = s * s;
+    let mut series = f32x8::splat(1.0 / 15.0);
+    for coefficient in [
+        1.0 / 13.0,
+        1.0 / 11.0,
+        1.0 / 9.0,
+        1.0 / 7.0,
+        1.0 / 5.0,
+        1.0 / 3.0,
+        1.0,
+    ] {
+        series = series * s2 + f32x8::splat(coefficient);
+    }
+    (s + s) * series
+}
+
+fn lanes_of(values: &[f32]) -> [f32; LANES] {
+    let mut lanes = [0.0; LANES];
+    lanes.copy_from_slice(&values[..LANES]);
+    lanes
 }
 
 #[cfg(test)]
@@ -111,6 +285,105 @@ mod tests {
                 "row {row}: {sum} vs {expected}"
             );
         }
+    }
+
+    /// Logits and targets of MNIST's size, with extreme logits among them.
+    fn image_rows(rows: usize, width: usize) -> (Vec<f32>, Vec<f32>) {
+        let logits = (0..rows * width)
+            .map(|i| match i % 97 {
+                0 => 95.0,
+                1 => -95.0,
+                k => (k as f32 * 0.37).sin() * 12.0,
+            })
+            .collect();
+        let targets = (0..rows * width).map(|i| (i % 11) as f32 / 10.0).collect();
+        (logits, targets)
+    }
+
+    #[test]
+    fn simd_rows_of_mnist_width_match_float64_sums_and_derivatives() {
+        let width = 784;
+        let (logits, targets) = image_rows(3, width);
+        let (sums, grads) = bernoulli_nll_and_grad(&logits, &targets, width);
+        for (row, sum) in sums.iter().enumerate() {
+            let mut expected = 0.0;
+            for i in row * width..(row + 1) * width {
+                let (nll, grad) = reference(f64::from(logits[i]), f64::from(targets[i]));
+                expected += nll;
+                assert!((f64::from(grads[i]) - grad).abs() < 1e-6, "grad {i}");
+            }
+            assert!(
+                (f64::from(*sum) - expected).abs() < 1e-6 * expected,
+                "row {row}: {sum} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_scored_against_repeated_targets_equal_the_gradient_pass_on_copies() {
+        let (width, images, repeats) = (37, 4, 5);
+        let (logits, _) = image_rows(images * repeats, width);
+        let (_, targets) = image_rows(images, width);
+        let copies: Vec<f32> = targets
+            .chunks(width)
+            .flat_map(|row| std::iter::repeat_n(row, repeats).flatten().copied())
+            .collect();
+        let (expected, _) = bernoulli_nll_and_grad(&logits, &copies, width);
+        assert_eq!(
+            bernoulli_nll_rows(&logits, &targets, width, repeats),
+            expected
+        );
+    }
+
+    #[test]
+    fn host_importance_weights_equal_the_models_for_the_same_draws() {
+        let device = Device::flex();
+        let model = crate::VaeConfig::new().init(&device);
+        let pixels: Vec<f32> = (0..2 * 784).map(|i| (i % 9) as f32 / 8.0).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(pixels, [2, 784]), &device);
+        let weights = |host: bool| -> Vec<f32> {
+            device.seed(3);
+            let weights = if host {
+                bernoulli_log_importance_weights(&model, x.clone(), None, 6, 4)
+            } else {
+                model.log_importance_weights(x.clone(), None, 6, 4)
+            };
+            weights.into_data().try_to_vec().unwrap()
+        };
+        // The first draws after the first `seed` on a fresh flex device differ from later
+        // seeded draws (seen here on Burn 0.22.1): compare seeded calls after a first one.
+        weights(false);
+        let (tensor, host) = (weights(false), weights(true));
+        assert_eq!(host.len(), 2 * 6);
+        for (a, b) in tensor.iter().zip(&host) {
+            assert!((a - b).abs() < 1e-4 * a.abs(), "{a} vs {b}");
+        }
+        assert!(tensor.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn the_log1p_series_is_within_three_ulp_on_the_unit_interval() {
+        let mut worst = 0.0f64;
+        for i in 0..=100_000 {
+            let t = (i as f32 / 100_000.0).powi(3);
+            let series = f64::from(ln_1p_unit(f32x8::splat(t)).as_array()[0]);
+            let exact = f64::from(t).ln_1p();
+            if exact > 0.0 {
+                worst = worst.max(((series - exact) / exact).abs());
+            } else {
+                assert_eq!(series, 0.0);
+            }
+        }
+        assert!(
+            worst < 3.0 * f64::from(f32::EPSILON),
+            "worst relative error {worst:e}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "not 5 rows per target row")]
+    fn targets_that_do_not_fit_the_repeats_are_refused() {
+        bernoulli_nll_rows(&[0.0; 12], &[0.0; 4], 2, 5);
     }
 
     #[test]

@@ -81,10 +81,25 @@ where
         samples: usize,
         chunk: usize,
     ) -> AnomalyScores {
-        let reconstruction = self.reconstruct(x.clone(), condition.clone());
-        let difference = x.clone() - reconstruction;
+        let log_weights = self.log_importance_weights(x.clone(), condition.clone(), samples, chunk);
+        self.anomaly_scores_from_weights(x, condition, log_weights)
+    }
+
+    /// The three anomaly scores of each example from its log importance weights computed
+    /// elsewhere (`[batch, K]`, as [`Vae::log_importance_weights`] returns them; a faster path
+    /// for one backend can compute them its own way).
+    ///
+    /// # Shapes
+    /// - x: `[batch, ...]`; log_weights: `[batch, K]`; every score: `[batch]`
+    pub fn anomaly_scores_from_weights(
+        &self,
+        x: Tensor<X>,
+        condition: Option<Tensor<2>>,
+        log_weights: Tensor<2>,
+    ) -> AnomalyScores {
+        let reconstruction = self.reconstruct(x.clone(), condition);
+        let difference = x - reconstruction;
         let reconstruction_error = sum_per_example(difference.clone() * difference);
-        let log_weights = self.log_importance_weights(x, condition, samples, chunk);
         let negative_elbo = log_weights.clone().mean_dim(1).squeeze_dim::<1>(1).neg();
         let negative_iw_bound = log_mean_exp(log_weights).neg();
         AnomalyScores {

@@ -88,8 +88,9 @@ pub fn run_cross_dataset(
         &device,
     )?;
     device.seed(options.seed);
-    let normal_scores = score_images(&run, &normal, options.sampling, &device)?;
-    let anomaly_scores = score_images(&run, &anomalies, options.sampling, &device)?;
+    let sampling = options.sampling.on_host(options.backend == Backend::Flex);
+    let normal_scores = score_images(&run, &normal, sampling, &device)?;
+    let anomaly_scores = score_images(&run, &anomalies, sampling, &device)?;
     let labels: Vec<bool> = std::iter::repeat_n(false, normal.labels().len())
         .chain(std::iter::repeat_n(true, anomalies.labels().len()))
         .collect();

@@ -148,7 +148,8 @@ pub fn run_one_class(options: &OneClassOptions) -> Result<OneClassReport, Experi
         };
         let scoring = Instant::now();
         device.seed(options.seed);
-        let columns = score_images(&run, &test, options.sampling, &device)?;
+        let sampling = options.sampling.on_host(options.backend == Backend::Flex);
+        let columns = score_images(&run, &test, sampling, &device)?;
         let anomalous: Vec<bool> = test.labels().iter().map(|&l| l != class).collect();
         let mut areas = [0.0; 3];
         for (area, column) in areas.iter_mut().zip(&columns) {

@@ -11,9 +11,10 @@ use crate::backend::Backend;
 use crate::config::CLASSES;
 use crate::data::batcher::ImageBatcher;
 use crate::inspect::sampling::Sampling;
+use crate::inspect::sampling::log_importance_weights;
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
-use vae_model::{Likelihood, ObjectiveConfig};
+use vae_model::{Likelihood, ObjectiveConfig, log_mean_exp};
 
 /// Threshold on the variance (over the test set) of a dimension's posterior mean above which the
 /// dimension counts as active (Burda, Grosse & Salakhutdinov 2016, §5.2).
@@ -91,12 +92,13 @@ fn to_f64(tensor: Tensor<1>) -> Result<Vec<f64>, InspectError> {
 pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
-    let Sampling { samples, chunk, .. } = Sampling::new(
+    let sampling = Sampling::new(
         options.samples,
         options.chunk,
         options.batch_size,
         run.config.image_shape().elements(),
-    )?;
+    )?
+    .on_host(options.backend == Backend::Flex);
     let mut test = run.test_set(options.data_dir.as_deref())?;
     if let Some(count) = options.images {
         if count == 0 {
@@ -139,11 +141,8 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
             .model
             .objective(x.clone(), c.clone(), &ObjectiveConfig::new(), 1.0);
         elbo.extend(to_f64(elbo_terms.terms.loss)?);
-        iw.extend(to_f64(
-            run.model
-                .importance_weighted_log_likelihood(x.clone(), c.clone(), samples, chunk)
-                .neg(),
-        )?);
+        let weights = log_importance_weights(&run.model, x.clone(), c.clone(), sampling);
+        iw.extend(to_f64(log_mean_exp(weights).neg())?);
         let posterior = run.model.encode(x, c);
         let kl = posterior
             .kl_to_standard_normal_per_dim()

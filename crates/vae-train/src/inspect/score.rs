@@ -14,7 +14,7 @@ use crate::backend::Backend;
 use crate::config::classes_problem;
 use crate::data::batcher::ImageBatcher;
 use crate::data::{DatasetKind, ImageData, ImageFolderConfig, Split, image_shape};
-use crate::inspect::sampling::Sampling;
+use crate::inspect::sampling::{Sampling, log_importance_weights};
 use crate::inspect::{InspectError, read_back};
 use crate::run::trained_run::TrainedRun;
 
@@ -92,9 +92,8 @@ pub fn score_images(
         let last = (first + sampling.batch_size).min(count);
         let x = ImageBatcher::images((first..last).map(|i| data.pixels(i)), device);
         let c = run.condition(&labels[first..last], device);
-        let scores = run
-            .model
-            .anomaly_scores(x, c, sampling.samples, sampling.chunk);
+        let weights = log_importance_weights(&run.model, x.clone(), c.clone(), sampling);
+        let scores = run.model.anomaly_scores_from_weights(x, c, weights);
         for (column, score) in columns.iter_mut().zip(AnomalyScore::ALL) {
             let values = read_back(scores.get(score).clone())?;
             column.extend(values.into_iter().map(f64::from));
@@ -121,7 +120,8 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
         options.chunk,
         options.batch_size,
         shape.elements(),
-    )?;
+    )?
+    .on_host(options.backend == Backend::Flex);
     let data_dir = options.data_dir.as_deref();
     let data = match (&options.folder, options.dataset) {
         (Some(_), _) if run.is_conditional() => {
