@@ -1,6 +1,7 @@
 //! `cargo bench --workspace --bench throughput`: burn-vae's training step, inference, the
-//! importance-weighted evaluation and Learner epoch in images/s per backend, beside PyTorch on the same machine, with the
-//! machine's matmul rate and each row's peak memory. See README.md, "Speed".
+//! importance-weighted evaluation and Learner epoch in images/s per backend, beside PyTorch on
+//! the same machine, with the machine's matmul rate and each row's peak memory. See README.md,
+//! "Speed".
 //!
 //! Options go after `--`, e.g. `cargo bench --workspace --bench throughput -- --backends flex`.
 

@@ -143,13 +143,15 @@ def main():
 
     train = load_images(args.data_dir, "train-images-idx3-ubyte")
     test = load_images(args.data_dir, "t10k-images-idx3-ubyte")
-    train_loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True)
-    test_loader = torch.utils.data.DataLoader(test, batch_size=args.batch_size, shuffle=False)
-
     if args.test_images is not None:
         if args.test_images <= 0:
             parser.error("--test-images must be at least 1")
         test = test[: args.test_images]
+    if args.load_state_dict and args.epochs > 0:
+        parser.error("--load-state-dict evaluates saved weights: pass --epochs 0 with it")
+    train_loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True)
+    test_loader = torch.utils.data.DataLoader(test, batch_size=args.batch_size, shuffle=False)
+
     model = VAE()
     if args.load_state_dict:
         model.load_state_dict(torch.load(args.load_state_dict, weights_only=True))

@@ -221,7 +221,7 @@ fn row_terms(logits: &[f32], targets: &[f32], mut grads: Option<&mut [f32]>) -> 
 }
 
 /// `ln(1 + t)` for `t` in `[0, 1]`: `2 atanh(s)` with `s = t / (2 + t)` in `[0, 1/3]`, by its
-/// series to `s^15` (the first term left out is below 1.3e-8 of the sum).
+/// series to `s^15` (the first term left out is below 1.3e-9 of the sum).
 #[inline]
 fn ln_1p_unit(t: f32x8) -> f32x8 {
     let s = t / (f32x8::splat(2.0) + t);
