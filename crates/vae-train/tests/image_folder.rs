@@ -54,6 +54,21 @@ fn train_args<'a>(config: &'a Path, run_dir: &'a Path) -> [&'a str; 6] {
 }
 
 /// Runs a picture command (`args`, then `--out out`) and reads the picture, asserted RGB.
+/// `vae evaluate` of `run` with `samples` importance samples: its JSON report (written in `dir`).
+fn evaluate(run: &str, samples: &str, dir: &Path) -> Value {
+    let json = dir.join("evaluate.json");
+    succeed(&[
+        "evaluate",
+        "--run-dir",
+        run,
+        "--samples",
+        samples,
+        "--json",
+        path(&json),
+    ]);
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
 fn rgb_picture(args: &[&str], out: &Path) -> RgbImage {
     succeed(&[args, &["--out", path(out)]].concat());
     let picture = image::open(out).unwrap();
@@ -324,17 +339,7 @@ fn an_unlabelled_rgb_folder_is_resized_and_keeps_its_colours_through_a_conv_vae(
         "{stderr}"
     );
 
-    let json = dir.path().join("evaluate.json");
-    succeed(&[
-        "evaluate",
-        "--run-dir",
-        run,
-        "--samples",
-        "5",
-        "--json",
-        path(&json),
-    ]);
-    let evaluation: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let evaluation = evaluate(run, "5", dir.path());
     // 10 % of 48, rounded.
     assert_eq!(evaluation["images"], json!(5));
 }
@@ -427,17 +432,7 @@ fn bad_folders_and_sections_are_clean_errors_naming_the_problem() {
         serde_json::from_str(&std::fs::read_to_string(run_dir.join("config.json")).unwrap())
             .unwrap();
     assert_eq!(saved["image_folder"]["path"], json!(path(&elsewhere)));
-    let json = dir.path().join("evaluate.json");
-    succeed(&[
-        "evaluate",
-        "--run-dir",
-        run,
-        "--samples",
-        "2",
-        "--json",
-        path(&json),
-    ]);
-    let evaluation: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let evaluation = evaluate(run, "2", dir.path());
     // Evaluated on the held-out images of the folder the run read, with no --data-dir.
     assert!(
         evaluation["data"].as_str().unwrap().contains("moved"),

@@ -81,21 +81,27 @@ fn the_step_guard_withholds_a_non_finite_update() {
     assert_ne!(weights(&model), before, "a finite step did not train");
 }
 
+/// A 784-`hidden`-3 model on the autodiff `device` and 6 random images, with the (lazy) weights
+/// initialized already, so that later seeded runs draw the same noise.
+fn small_model(device: Device, hidden: usize) -> (Device, TrainingVae<Vae>, Tensor<2>) {
+    let device = device.autodiff();
+    let model = TrainingVae::new(
+        VaeConfig::new()
+            .with_hidden_dims(vec![hidden])
+            .with_latent_dim(3)
+            .init(&device),
+    );
+    let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
+    let _ = model.model.reconstruct(images.clone(), None).into_data();
+    (device, model, images)
+}
+
 /// The host-fused reconstruction term gives the loss and the gradients of the tensor one (same
 /// noise), up to `f32` rounding: under the ELBO and under free bits.
 #[test]
 fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     let (_rng, device) = test_device();
-    let device = device.autodiff();
-    let model = TrainingVae::new(
-        VaeConfig::new()
-            .with_hidden_dims(vec![32])
-            .with_latent_dim(3)
-            .init(&device),
-    );
-    let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
-    // Initialize the (lazy) weights now, so that both runs draw the same noise.
-    let _ = model.model.reconstruct(images.clone(), None).into_data();
+    let (device, model, images) = small_model(device, 32);
     // Targets other than the inputs, as a denoising run has.
     let targets = Tensor::<2>::random([6, 784], Distribution::Default, &device);
     let run = |host: bool, free_bits: f64, denoising: bool| {
@@ -159,15 +165,7 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
 #[test]
 fn a_batchs_gradient_is_the_sum_of_its_halves_gradients() {
     let (_rng, device) = test_device();
-    let device = device.autodiff();
-    let model = TrainingVae::new(
-        VaeConfig::new()
-            .with_hidden_dims(vec![16])
-            .with_latent_dim(3)
-            .init(&device),
-    );
-    let images = Tensor::<2>::random([6, 784], Distribution::Default, &device);
-    let _ = model.model.reconstruct(images.clone(), None).into_data();
+    let (device, model, images) = small_model(device, 16);
     let gradient = |rows: std::ops::Range<usize>| {
         let output = TrainStep::step(
             &model,
