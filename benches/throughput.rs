@@ -57,6 +57,10 @@ struct Args {
     /// Skip the PyTorch reference.
     #[arg(long)]
     no_pytorch: bool,
+    /// Where the PyTorch reference runs: `cpu`, or `cuda` / `cuda:N` for the GPU rows (its
+    /// peak memory is then the GPU memory PyTorch allocated, not the resident set).
+    #[arg(long, default_value = "cpu")]
+    pytorch_device: String,
     /// Folder of the MNIST IDX files (default: $VAE_MNIST_DIR).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -102,14 +106,18 @@ fn main() -> anyhow::Result<()> {
     // during the run does not favour either; each figure is the median over rounds.
     let mut ours_rounds = Vec::new();
     let mut reference_rounds = Vec::new();
-    let mut torch = None;
+    let mut torch: Option<(String, usize, String)> = None;
     for round in 1..=args.rounds {
         eprintln!("round {round} of {}", args.rounds);
         ours_rounds.push(measure_ours(&args, &data_dir, &pixels, &shapes, effort)?);
         if !args.no_pytorch {
             match run_reference(&args, &data_dir, threads) {
                 Ok(report) => {
-                    torch = Some((report.torch_version.clone(), report.threads));
+                    torch = Some((
+                        report.torch_version.clone(),
+                        report.threads,
+                        report.device.clone(),
+                    ));
                     reference_rounds.push(report);
                 }
                 Err(error) => eprintln!("PyTorch reference not measured: {error}"),
@@ -138,8 +146,15 @@ fn main() -> anyhow::Result<()> {
          rounds)",
         args.repeats, args.rounds
     );
-    if let Some((version, threads)) = torch {
-        header.push_str(&format!("; PyTorch {version} with {threads} threads"));
+    if let Some((version, threads, device)) = torch {
+        if device == "cpu" {
+            header.push_str(&format!("; PyTorch {version} with {threads} threads"));
+        } else {
+            header.push_str(&format!(
+                "; PyTorch {version} on {device} (its peak MiB: GPU memory allocated; burn-vae's: \
+                 resident host memory)"
+            ));
+        }
     }
     if lines.is_empty() {
         bail!("nothing measured: name at least one compiled backend with --backends");
@@ -160,7 +175,7 @@ fn measure_ours(
     let mut lines = Vec::new();
     for &backend in &args.backends {
         let device = backend.device()?;
-        let name = backend.feature().to_string();
+        let name = backend.label().to_string();
         eprintln!("measuring {name} ...");
         let wants = |w: &str| args.workloads.iter().any(|x| x == w);
         if wants("matmul") {
@@ -286,6 +301,8 @@ fn run_reference(
         args.workloads.join(","),
         "--matmul-n".into(),
         MATMUL_N.to_string(),
+        "--device".into(),
+        args.pytorch_device.clone(),
     ];
     reference::run(&script, &py_args)
 }

@@ -14,6 +14,9 @@ negative ELBO with one posterior sample per image and the importance-weighted es
 --scores-csv FILE writes both per image. --load-state-dict FILE.pt evaluates saved weights
 (with --epochs 0: no training), --test-images N only the first N test images: together they
 time the evaluation beside `vae evaluate --images N` on the same weights.
+--device cuda trains and evaluates on the GPU as the example does with --accel (batches are
+moved to the device one at a time); --train-images N trains on the first N images only (the
+GPU script's tiny mode).
 
 Set-up: `pip install torch numpy`. Run:
 
@@ -86,7 +89,7 @@ def mean_and_stderr(values):
     return values.mean().item(), (values.std(correction=1) / len(values) ** 0.5).item()
 
 
-def evaluate(model, test, samples, scores_csv, batch=50):
+def evaluate(model, test, samples, scores_csv, device, batch=50):
     """Per test image: -ELBO with one posterior sample and the IW estimate of -log p(x)."""
     start = time.perf_counter()
     log_2pi = math.log(2 * math.pi)
@@ -94,6 +97,7 @@ def evaluate(model, test, samples, scores_csv, batch=50):
     model.eval()
     with torch.no_grad():
         for x in test.split(batch):
+            x = x.to(device)
             mu, logvar = model.encode(x)
             std = torch.exp(0.5 * logvar)
             z = mu + torch.randn_like(std) * std
@@ -101,7 +105,7 @@ def evaluate(model, test, samples, scores_csv, batch=50):
             rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
             kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
             neg_elbo.append(rec + kl)
-            eps = torch.randn(x.shape[0], samples, mu.shape[1])
+            eps = torch.randn(x.shape[0], samples, mu.shape[1], device=device)
             z = mu.unsqueeze(1) + eps * std.unsqueeze(1)
             logits = model.fc4(F.relu(model.fc3(z)))
             log_px_z = -F.binary_cross_entropy_with_logits(
@@ -110,7 +114,7 @@ def evaluate(model, test, samples, scores_csv, batch=50):
             log_qz = -0.5 * (eps.pow(2) + log_2pi + logvar.unsqueeze(1)).sum(2)
             log_w = log_px_z + log_pz - log_qz
             iw_nll.append(-(torch.logsumexp(log_w, dim=1) - math.log(samples)))
-    neg_elbo, iw_nll = torch.cat(neg_elbo), torch.cat(iw_nll)
+    neg_elbo, iw_nll = torch.cat(neg_elbo).cpu(), torch.cat(iw_nll).cpu()
     elbo_mean, elbo_se = mean_and_stderr(neg_elbo)
     iw_mean, iw_se = mean_and_stderr(iw_nll)
     print(f"negative ELBO (1 sample): {elbo_mean:.2f} +- {elbo_se:.2f}")
@@ -135,6 +139,8 @@ def main():
     parser.add_argument("--scores-csv", metavar="FILE.csv")
     parser.add_argument("--load-state-dict", metavar="FILE.pt")
     parser.add_argument("--test-images", type=int, metavar="N")
+    parser.add_argument("--train-images", type=int, metavar="N")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = parser.parse_args()
     if args.scores_csv and args.iw_samples <= 0:
         parser.error("--scores-csv needs --iw-samples K (the scores are the evaluation's)")
@@ -147,6 +153,13 @@ def main():
         if args.test_images <= 0:
             parser.error("--test-images must be at least 1")
         test = test[: args.test_images]
+    if args.train_images is not None:
+        if args.train_images <= 0:
+            parser.error("--train-images must be at least 1")
+        train = train[: args.train_images]
+    if args.device != "cpu" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this PyTorch has no usable CUDA device")
+    device = torch.device(args.device)
     if args.load_state_dict and args.epochs > 0:
         parser.error("--load-state-dict evaluates saved weights: pass --epochs 0 with it")
     train_loader = torch.utils.data.DataLoader(train, batch_size=args.batch_size, shuffle=True)
@@ -155,6 +168,7 @@ def main():
     model = VAE()
     if args.load_state_dict:
         model.load_state_dict(torch.load(args.load_state_dict, weights_only=True))
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     print("epoch,train_loss,test_loss,seconds")
     for epoch in range(1, args.epochs + 1):
@@ -162,6 +176,7 @@ def main():
         model.train()
         train_loss = 0.0
         for data in train_loader:
+            data = data.to(device)
             optimizer.zero_grad()
             recon, mu, logvar = model(data)
             loss = loss_function(recon, data, mu, logvar)
@@ -172,14 +187,15 @@ def main():
         test_loss = 0.0
         with torch.no_grad():
             for data in test_loader:
+                data = data.to(device)
                 recon, mu, logvar = model(data)
                 test_loss += loss_function(recon, data, mu, logvar).item()
         seconds = time.perf_counter() - start
         print(f"{epoch},{train_loss / len(train):.4f},{test_loss / len(test):.4f},{seconds:.2f}", flush=True)
     if args.save_state_dict:
-        torch.save(model.state_dict(), args.save_state_dict)
+        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, args.save_state_dict)
     if args.iw_samples > 0:
-        evaluate(model, test, args.iw_samples, args.scores_csv)
+        evaluate(model, test, args.iw_samples, args.scores_csv, device)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ the batch, analytic KL, torch.optim.Adam with its defaults), on the same real MN
   epoch   images/s of a training epoch over the 60,000 images, shuffled, batch 128, as in
           the example's train() loop (batches sliced from one preloaded tensor)
 
-Peak memory per row is the process's peak resident set (VmHWM), reset before each row.
+Peak memory per row is the process's peak resident set (VmHWM), reset before each row; with
+--device cuda it is the GPU memory PyTorch allocated (torch.cuda.max_memory_allocated), every
+tensor lives on the GPU and each timed repeat ends with torch.cuda.synchronize().
 Prints one JSON line on standard output. Set-up: `pip install torch numpy`.
 """
 import argparse
@@ -75,7 +77,18 @@ def loss_function(recon_x, x, mu, logvar):
     return bce + kld
 
 
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def reset_peak():
+    if DEVICE.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(DEVICE)
+        return
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -84,6 +97,8 @@ def reset_peak():
 
 
 def peak_mib():
+    if DEVICE.type == "cuda":
+        return torch.cuda.max_memory_allocated(DEVICE) / 2**20
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -97,10 +112,12 @@ def peak_mib():
 def median_rate(work, units_per_repeat, warmup, repeats):
     for _ in range(warmup):
         work()
+    sync()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         work()
+        sync()
         times.append(time.perf_counter() - start)
     return units_per_repeat / statistics.median(times)
 
@@ -119,19 +136,24 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--matmul-n", type=int, default=1024)
     parser.add_argument("--workloads", default="matmul,train,infer,evaluate,epoch")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = parser.parse_args()
+    global DEVICE
+    if args.device != "cpu" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this PyTorch has no usable CUDA device")
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     workloads = set(args.workloads.split(","))
     batches = [int(b) for b in args.batches.split(",")]
     shapes = [[400], [512, 256]]
-    images = load_train_images(args.data_dir)
+    images = load_train_images(args.data_dir).to(DEVICE)
     rows = []
 
     if "matmul" in workloads:
         reset_peak()
         n = args.matmul_n
-        a, b = torch.rand(n, n), torch.rand(n, n)
+        a, b = torch.rand(n, n, device=DEVICE), torch.rand(n, n, device=DEVICE)
 
         def product():
             for _ in range(4):
@@ -144,7 +166,7 @@ def main():
         for hidden in shapes:
             for batch in batches:
                 reset_peak()
-                model = VAE(hidden)
+                model = VAE(hidden).to(DEVICE)
                 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
                 x = images[:batch]
                 steps = max(1, args.images_per_repeat // batch)
@@ -165,7 +187,7 @@ def main():
         batch = 1024
         for hidden in shapes:
             reset_peak()
-            model = VAE(hidden)
+            model = VAE(hidden).to(DEVICE)
             x = images[:batch]
             steps = max(1, args.images_per_repeat // batch)
 
@@ -181,7 +203,7 @@ def main():
     if "evaluate" in workloads:
         hidden, batch, samples = [400], 50, 1000
         reset_peak()
-        model = VAE(hidden)
+        model = VAE(hidden).to(DEVICE)
         x = images[:batch]
         log_2pi = math.log(2 * math.pi)
 
@@ -189,7 +211,7 @@ def main():
             with torch.no_grad():
                 mu, logvar = model.encode(x)
                 std = torch.exp(0.5 * logvar)
-                eps = torch.randn(batch, samples, mu.shape[1])
+                eps = torch.randn(batch, samples, mu.shape[1], device=DEVICE)
                 z = mu.unsqueeze(1) + eps * std.unsqueeze(1)
                 h = z
                 for layer in model.dec:
@@ -208,12 +230,12 @@ def main():
     if "epoch" in workloads and args.epochs > 0:
         hidden, batch = [400], 128
         reset_peak()
-        model = VAE(hidden)
+        model = VAE(hidden).to(DEVICE)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         rates = []
         for _ in range(args.epochs):
             start = time.perf_counter()
-            order = torch.randperm(images.shape[0])
+            order = torch.randperm(images.shape[0], device=DEVICE)
             for i in range(0, images.shape[0], batch):
                 x = images[order[i:i + batch]]
                 optimizer.zero_grad()
@@ -226,8 +248,9 @@ def main():
         rows.append(dict(kind="epoch", model=model_name(hidden), batch=batch,
                          rate=statistics.median(rates), peak_mib=peak_mib()))
 
+    device = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu"
     print(json.dumps(dict(torch_version=torch.__version__, threads=torch.get_num_threads(),
-                          rows=rows)))
+                          device=device, rows=rows)))
 
 
 if __name__ == "__main__":

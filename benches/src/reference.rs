@@ -15,8 +15,15 @@ pub struct ReferenceReport {
     pub torch_version: String,
     /// `torch.get_num_threads()` during the run.
     pub threads: usize,
+    /// `cpu`, or the CUDA device's name when the reference ran on a GPU.
+    #[serde(default = "cpu")]
+    pub device: String,
     /// One entry per measured row.
     pub rows: Vec<ReferenceRow>,
+}
+
+fn cpu() -> String {
+    "cpu".into()
 }
 
 /// One measured row of the reference.
@@ -91,11 +98,24 @@ mod tests {
         .unwrap();
         assert_eq!(report.threads, 2);
         assert_eq!(
+            report.device, "cpu",
+            "reports without a device ran on the CPU"
+        );
+        assert_eq!(
             report.find("train", "784-400-20", 128).unwrap().rate,
             13000.0
         );
         assert!(report.find("train", "784-400-20", 1024).is_none());
         assert_eq!(report.find("matmul", "", 1024).unwrap().peak_mib, None);
+    }
+
+    #[test]
+    fn a_gpu_report_names_its_device() {
+        let report = parse(
+            "{\"torch_version\":\"2.15\",\"threads\":16,\"device\":\"NVIDIA H200\",\"rows\":[]}",
+        )
+        .unwrap();
+        assert_eq!(report.device, "NVIDIA H200");
     }
 
     #[test]

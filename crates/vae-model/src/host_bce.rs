@@ -353,12 +353,26 @@ mod tests {
         // Burn initializes the weights lazily, from the random stream, at the first forward
         // pass: do that before the seeded runs, so that both draw the same noise.
         let _ = model.reconstruct(x.clone(), None).into_data();
-        let (tensor, host) = (weights(false), weights(true));
-        assert_eq!(host.len(), 2 * 6);
-        for (a, b) in tensor.iter().zip(&host) {
-            assert!((a - b).abs() < 1e-4 * a.abs(), "{a} vs {b}");
+        // The flex device's random stream is global: a test running beside this one can draw
+        // from it between the seed and the draws. Such a run shows up as a mismatch, so three
+        // tries are allowed; a real difference between the two paths fails all three.
+        let close = |tensor: &[f32], host: &[f32]| {
+            tensor
+                .iter()
+                .zip(host)
+                .all(|(a, b)| (a - b).abs() < 1e-4 * a.abs())
+        };
+        let mut tries = Vec::new();
+        for _ in 0..3 {
+            let (tensor, host) = (weights(false), weights(true));
+            assert_eq!(host.len(), 2 * 6);
+            assert!(tensor.windows(2).any(|w| w[0] != w[1]));
+            if close(&tensor, &host) {
+                return;
+            }
+            tries.push((tensor, host));
         }
-        assert!(tensor.windows(2).any(|w| w[0] != w[1]));
+        panic!("the host weights differ from the model's in three tries: {tries:?}");
     }
 
     #[test]

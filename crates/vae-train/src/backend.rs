@@ -26,6 +26,16 @@ impl Backend {
         }
     }
 
+    /// The backend's name in reports: the feature, and for wgpu built with the `vulkan`
+    /// feature `wgpu (SPIR-V)`, since its Vulkan adapters then run CubeCL's SPIR-V kernels
+    /// instead of WGSL compiled by naga.
+    pub fn label(self) -> &'static str {
+        match self {
+            Backend::Wgpu if cfg!(feature = "vulkan") => "wgpu (SPIR-V)",
+            other => other.feature(),
+        }
+    }
+
     /// Whether this binary was built with the backend's feature.
     pub fn is_compiled(self) -> bool {
         match self {

@@ -90,6 +90,12 @@ pub struct ImportArgs {
     /// Run folder to create (config.json, model.bpk, import.json).
     #[arg(long, value_name = "DIR")]
     pub run_dir: PathBuf,
+    /// The entry of a PyTorch training checkpoint that holds the model's weights, as in
+    /// torch.save({"state_dict": model.state_dict(), "optimizer": ...}). Default: the file's
+    /// root, else the first of state_dict, model_state_dict, model, net that fits. A
+    /// `module.` prefix (nn.DataParallel, DDP) is dropped either way.
+    #[arg(long, value_name = "KEY")]
+    pub entry: Option<String>,
     /// Delete the contents of a non-empty --run-dir first (only once the weights have loaded).
     #[arg(long)]
     pub overwrite: bool,

@@ -379,10 +379,11 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<()> {
     let device = Backend::resolve(args.backend)?.device()?;
     let options = ImportOptions {
         overwrite: args.overwrite,
+        entry: args.entry.clone(),
     };
     let report = import_weights(&args.from, &args.config, &args.run_dir, options, &device)?;
     println!(
-        "imported {} tensors ({} names, {} layout) from {} into {}",
+        "imported {} tensors ({} names, {} layout, from {}) from {} into {}",
         report.tensors,
         report.naming,
         if report.pytorch_layout {
@@ -390,6 +391,7 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<()> {
         } else {
             "Burn [in, out]"
         },
+        report.location,
         args.from.display(),
         args.run_dir.display()
     );

@@ -114,6 +114,7 @@ fn pytorch_weights_reproduce_pytorch_outputs() {
     for file in ["small_vae.pt", "small_vae.safetensors"] {
         let (model, report) = load_weights(
             &fixture(file),
+            None,
             &fixture_config(),
             &fixture("config.json"),
             &device,
@@ -352,6 +353,86 @@ fn import_then_export_round_trips() {
             "--overwrite did not replace the file"
         );
     }
+}
+
+/// A training checkpoint (`{"epoch", "state_dict" under nn.DataParallel's `module.` names,
+/// "optimizer"}`, made from `small_vae.pt`'s weights by `make_fixture.py --checkpoint`) imports
+/// the same weights as the plain state_dict, found on its own or named with `--entry`; a wrong
+/// entry, a config that does not fit, or `--entry` on a safetensors file is a clear error.
+#[test]
+fn a_training_checkpoint_imports_its_state_dict() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture("config.json");
+    let checkpoint = fixture("small_vae_checkpoint.pt");
+    let plain = dir.path().join("plain");
+    succeed(&import_args(
+        &fixture("small_vae.pt"),
+        &config,
+        &plain,
+        false,
+    ));
+
+    let found = dir.path().join("found");
+    let stdout = succeed(&import_args(&checkpoint, &config, &found, false));
+    assert!(
+        stdout.contains("imported 10 tensors")
+            && stdout.contains("the checkpoint's 'state_dict' entry, without the 'module.' prefix"),
+        "{stdout}"
+    );
+    assert_eq!(parameters(&found), parameters(&plain));
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(found.join("import.json")).unwrap()).unwrap();
+    assert_eq!(record["entry"], "state_dict");
+    assert_eq!(record["module_prefix"], true);
+
+    let named = dir.path().join("named");
+    let mut args = import_args(&checkpoint, &config, &named, false);
+    args.extend(["--entry", "state_dict"]);
+    succeed(&args);
+    assert_eq!(parameters(&named), parameters(&plain));
+
+    let refused = dir.path().join("refused");
+    let with_entry = |entry: &'static str| {
+        let mut args = import_args(&checkpoint, &config, &refused, false);
+        args.extend(["--entry", entry]);
+        fail(&args)
+    };
+    let stderr = with_entry("optimizer");
+    assert!(
+        stderr.contains("missing encoder.body.layers.0.weight"),
+        "{stderr}"
+    );
+    let stderr = with_entry("nope");
+    assert!(
+        stderr.contains("no tensors under the entry 'nope'")
+            && stderr.contains("top-level keys are optimizer, state_dict"),
+        "{stderr}"
+    );
+
+    // A config the weights do not fit: the closest location's problems, and the entries.
+    let mut wider: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    wider["model"]["hidden_dims"] = serde_json::json!([16]);
+    let wider_config = dir.path().join("wider.json");
+    std::fs::write(&wider_config, wider.to_string()).unwrap();
+    let stderr = fail(&import_args(&checkpoint, &wider_config, &refused, false));
+    assert!(
+        stderr.contains("fc1.weight: the file has shape [8, 784], the model needs [16, 784]")
+            && stderr.contains("under 2 top-level keys (optimizer, state_dict)")
+            && stderr.contains("--entry KEY"),
+        "{stderr}"
+    );
+
+    let safetensors = fixture("small_vae.safetensors");
+    let mut args = import_args(&safetensors, &config, &refused, false);
+    args.extend(["--entry", "state_dict"]);
+    let stderr = fail(&args);
+    assert!(stderr.contains("leave --entry out"), "{stderr}");
+    assert!(
+        !refused.exists(),
+        "a refused import wrote {}",
+        refused.display()
+    );
 }
 
 /// Missing, extra and mis-shaped tensors, a file that is not weights, an unknown extension,

@@ -201,7 +201,7 @@ mod tests {
             };
             let written = export_model(&model, &config, &out, options).unwrap();
             let (loaded, report) =
-                crate::interop::load_weights(&out, &config, &config_path, &device).unwrap();
+                crate::interop::load_weights(&out, None, &config, &config_path, &device).unwrap();
             assert_eq!(report.naming, Naming::Burn, "{name}");
             assert!(!report.pytorch_layout, "{name}");
             assert_eq!(report.tensors, written, "{name}");

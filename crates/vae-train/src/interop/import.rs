@@ -10,7 +10,7 @@ use burn::store::{
 use burn::tensor::DType;
 
 use super::WeightsError;
-use super::names::{Naming, file_shape};
+use super::names::{Naming, file_shape, regex_escape};
 use crate::config::TrainingConfig;
 use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
@@ -21,12 +21,109 @@ use crate::run::checkpoints::save_atomically;
 const LISTED_MODEL_PROBLEMS: usize = 8;
 /// The most extra tensors it lists (they show a file's own names, e.g. a common prefix).
 const LISTED_EXTRA: usize = 4;
+/// Entries of a PyTorch training checkpoint that conventionally hold the model's weights
+/// (`torch.save({"epoch": e, "state_dict": model.state_dict(), "optimizer": ...})`), tried in
+/// this order when the file's root does not hold them.
+const MODEL_ENTRIES: [&str; 4] = ["state_dict", "model_state_dict", "model", "net"];
+/// The prefix `nn.DataParallel` and `DistributedDataParallel` put on every parameter name.
+const MODULE_PREFIX: &str = "module.";
 
 /// How to write the run folder.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Delete an existing run folder's contents first.
     pub overwrite: bool,
+    /// The top-level entry of a PyTorch checkpoint that holds the model's weights; `None`
+    /// looks at the root, then at the usual entries (`state_dict`, `model_state_dict`,
+    /// `model`, `net`).
+    pub entry: Option<String>,
+}
+
+/// Where a file keeps the model's tensors: under a top-level entry of a PyTorch checkpoint,
+/// and/or behind the `module.` prefix of `nn.DataParallel` / DDP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// The checkpoint entry, e.g. `state_dict`; `None`: the file's root.
+    pub entry: Option<String>,
+    /// Every name starts with `module.`, which is dropped.
+    pub module_prefix: bool,
+}
+
+impl Location {
+    /// The file's tensors as this location shows them: only those under the entry, names
+    /// relative to it and without `module.`; `None` if there are none, or if some name
+    /// lacks the `module.` prefix this location drops.
+    fn view(&self, file: &FileTensors) -> Option<FileTensors> {
+        let mut view = FileTensors::new();
+        for (key, tensor) in file {
+            let key = match &self.entry {
+                Some(entry) => match key
+                    .strip_prefix(entry.as_str())
+                    .and_then(|k| k.strip_prefix('.'))
+                {
+                    Some(inside) => inside,
+                    None => continue,
+                },
+                None => key.as_str(),
+            };
+            let key = if self.module_prefix {
+                key.strip_prefix(MODULE_PREFIX)?
+            } else {
+                key
+            };
+            view.insert(key.to_owned(), tensor.clone());
+        }
+        (!view.is_empty()).then_some(view)
+    }
+
+    /// Where to look, in order: an explicit entry, else the root and then the usual entries
+    /// present in the file; each without and then with the `module.` prefix.
+    fn candidates(file: &FileTensors, format: Format, explicit: Option<&str>) -> Vec<Self> {
+        let entries: Vec<Option<String>> = match explicit {
+            Some(entry) => vec![Some(entry.to_owned())],
+            None if format == Format::Pytorch => std::iter::once(None)
+                .chain(
+                    MODEL_ENTRIES
+                        .iter()
+                        .filter(|entry| file.keys().any(|k| k.starts_with(&format!("{entry}."))))
+                        .map(|entry| Some(entry.to_string())),
+                )
+                .collect(),
+            None => vec![None],
+        };
+        entries
+            .into_iter()
+            .flat_map(|entry| {
+                [false, true].map(|module_prefix| Self {
+                    entry: entry.clone(),
+                    module_prefix,
+                })
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.entry {
+            Some(entry) => write!(f, "the checkpoint's '{entry}' entry")?,
+            None => f.write_str("the file's root")?,
+        }
+        if self.module_prefix {
+            f.write_str(", without the 'module.' prefix")?;
+        }
+        Ok(())
+    }
+}
+
+/// The distinct first parts of a file's tensor names (`state_dict`, `optimizer`, ...).
+fn top_level_keys(file: &FileTensors) -> Vec<String> {
+    let mut keys: Vec<String> = file
+        .keys()
+        .map(|k| k.split('.').next().unwrap_or(k).to_owned())
+        .collect();
+    keys.dedup();
+    keys
 }
 
 /// What an import read.
@@ -38,6 +135,8 @@ pub struct ImportReport {
     pub pytorch_layout: bool,
     /// Tensors loaded.
     pub tensors: usize,
+    /// Where in the file they were.
+    pub location: Location,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +162,21 @@ impl Format {
         }
     }
 
-    /// The store that reads `path`, with `patterns` renaming its keys to Burn's paths; a
-    /// `.pt` file keeps enum variants in paths as `vae export` writes them.
-    fn pytorch_store(path: &Path, patterns: Vec<(String, String)>) -> PytorchStore {
-        patterns.into_iter().fold(
-            PytorchStore::from_file(path).skip_enum_variants(false),
-            |store, (from, to)| store.with_key_remapping(from, to),
-        )
+    /// The store that reads `path` (only `entry`, if given), with `patterns` renaming its
+    /// keys to Burn's paths; a `.pt` file keeps enum variants in paths as `vae export` writes
+    /// them.
+    fn pytorch_store(
+        path: &Path,
+        entry: Option<&str>,
+        patterns: Vec<(String, String)>,
+    ) -> PytorchStore {
+        let mut store = PytorchStore::from_file(path).skip_enum_variants(false);
+        if let Some(entry) = entry {
+            store = store.with_top_level_key(entry);
+        }
+        patterns.into_iter().fold(store, |store, (from, to)| {
+            store.with_key_remapping(from, to)
+        })
     }
 }
 
@@ -96,8 +203,14 @@ fn file_tensors<S: ModuleStore>(store: &mut S) -> Result<FileTensors, String> {
 /// Reads the weights in `from` into the model that `config` (read from `config_path`)
 /// describes, on `device`. Every tensor must be there, with the model's shape and float32;
 /// a file with anything missing, extra or mis-shaped is refused with one line per problem.
+///
+/// A PyTorch training checkpoint that keeps the weights under an entry
+/// (`{"state_dict": ..., "optimizer": ...}`) is read from `entry`, or when `entry` is `None`
+/// from the first usual entry that holds exactly the model's tensors; a `module.` prefix
+/// (`nn.DataParallel`, DDP) is dropped.
 pub fn load_weights(
     from: &Path,
+    entry: Option<&str>,
     config: &TrainingConfig,
     config_path: &Path,
     device: &Device,
@@ -106,27 +219,35 @@ pub fn load_weights(
     if !from.is_file() {
         return Err(WeightsError::NotFound(from.to_owned()));
     }
+    if entry.is_some() && format == Format::Safetensors {
+        return Err(WeightsError::EntryInSafetensors(from.to_owned()));
+    }
     let file = match format {
         Format::Safetensors => file_tensors(&mut SafetensorsStore::from_file(PathBuf::from(from))),
-        Format::Pytorch => file_tensors(&mut Format::pytorch_store(from, Vec::new())),
+        Format::Pytorch => file_tensors(&mut Format::pytorch_store(from, None, Vec::new())),
     }
     .map_err(|reason| unreadable(from, format, reason))?;
-    let naming = Naming::detect(file.keys());
-    let pytorch_layout = format == Format::Pytorch || naming == Naming::PytorchExamplesVae;
     let mut model = build_model(config, device).map_err(|e| WeightsError::Config {
         config: config_path.to_owned(),
         reason: e.to_string(),
     })?;
-    let problems = compare(&model, &file, naming, pytorch_layout);
-    if !problems.is_empty() {
-        return Err(WeightsError::Mismatch {
-            path: from.to_owned(),
-            config: config_path.to_owned(),
-            naming,
-            problems,
-        });
+    let (location, naming, pytorch_layout) =
+        locate(&model, &file, format, entry).map_err(|(naming, problems)| {
+            WeightsError::Mismatch {
+                path: from.to_owned(),
+                config: config_path.to_owned(),
+                naming,
+                problems,
+            }
+        })?;
+    let mut patterns = naming.load_patterns();
+    if location.module_prefix {
+        // Applied before the naming's patterns: burn-store runs them in order.
+        patterns.insert(
+            0,
+            (format!("^{}", regex_escape(MODULE_PREFIX)), String::new()),
+        );
     }
-    let patterns = naming.load_patterns();
     let result = match format {
         Format::Safetensors => {
             let mut store = SafetensorsStore::from_file(PathBuf::from(from));
@@ -139,7 +260,11 @@ pub fn load_weights(
             model.load_from(&mut store).map_err(|e| e.to_string())
         }
         Format::Pytorch => model
-            .load_from(&mut Format::pytorch_store(from, patterns))
+            .load_from(&mut Format::pytorch_store(
+                from,
+                location.entry.as_deref(),
+                patterns,
+            ))
             .map_err(|e| e.to_string()),
     };
     let load_failed = |reason: String| WeightsError::LoadFailed {
@@ -154,8 +279,60 @@ pub fn load_weights(
         naming,
         pytorch_layout,
         tensors: result.applied.len(),
+        location,
     };
     Ok((model, report))
+}
+
+/// Where in `file` the model's tensors are (the first candidate location that holds exactly
+/// them), with the naming and layout found there; else the naming and problems of the
+/// candidate with the fewest, with a hint when the file looks like a checkpoint with several
+/// entries.
+fn locate(
+    model: &CliVae,
+    file: &FileTensors,
+    format: Format,
+    explicit: Option<&str>,
+) -> Result<(Location, Naming, bool), (Naming, Vec<String>)> {
+    let mut best_failure: Option<(Naming, Vec<String>)> = None;
+    for location in Location::candidates(file, format, explicit) {
+        let Some(view) = location.view(file) else {
+            continue;
+        };
+        let naming = Naming::detect(view.keys());
+        let pytorch_layout = format == Format::Pytorch || naming == Naming::PytorchExamplesVae;
+        let problems = compare(model, &view, naming, pytorch_layout);
+        if problems.is_empty() {
+            return Ok((location, naming, pytorch_layout));
+        }
+        if best_failure
+            .as_ref()
+            .is_none_or(|(_, best)| problems.len() < best.len())
+        {
+            best_failure = Some((naming, problems));
+        }
+    }
+    let top = top_level_keys(file);
+    let Some((naming, mut problems)) = best_failure else {
+        // Only an explicit entry can leave nothing to look at.
+        return Err((
+            Naming::detect(file.keys()),
+            vec![format!(
+                "no tensors under the entry '{}': the file's top-level keys are {}",
+                explicit.unwrap_or_default(),
+                top.join(", ")
+            )],
+        ));
+    };
+    if explicit.is_none() && format == Format::Pytorch && top.len() > 1 && top.len() <= 16 {
+        problems.push(format!(
+            "the file's tensors sit under {} top-level keys ({}): if it is a training \
+             checkpoint, name the entry that holds the model's weights with --entry KEY",
+            top.len(),
+            top.join(", ")
+        ));
+    }
+    Err((naming, problems))
 }
 
 /// One line per tensor that is missing, extra, mis-shaped or not float32, in the file's own
@@ -224,7 +401,8 @@ pub fn import_weights(
     for file in [from, config_path] {
         refuse_inside(file, run_dir)?;
     }
-    let (model, report) = load_weights(from, &config, config_path, device)?;
+    let (model, report) =
+        load_weights(from, options.entry.as_deref(), &config, config_path, device)?;
     let run = RunDir::create(run_dir, options.overwrite)?;
     // import.json first: a folder left by a failed write still says where it came from.
     let provenance = serde_json::json!({
@@ -232,6 +410,8 @@ pub fn import_weights(
         "naming": report.naming.id(),
         "pytorch_layout": report.pytorch_layout,
         "tensors": report.tensors,
+        "entry": report.location.entry,
+        "module_prefix": report.location.module_prefix,
     });
     let import_json = run.import_record();
     std::fs::write(&import_json, format!("{provenance:#}\n"))

@@ -23,7 +23,7 @@ mod names;
 use std::path::PathBuf;
 
 pub use export::{ExportOptions, export_run};
-pub use import::{ImportOptions, ImportReport, import_weights, load_weights};
+pub use import::{ImportOptions, ImportReport, Location, import_weights, load_weights};
 pub use names::Naming;
 
 impl WeightsError {
@@ -46,6 +46,13 @@ pub enum WeightsError {
         .0.display()
     )]
     UnknownFormat(PathBuf),
+    /// `--entry` names a part of a PyTorch checkpoint, which a safetensors file does not have.
+    #[error(
+        "{}: --entry names an entry of a PyTorch checkpoint (.pt/.pth); a safetensors file is \
+         flat: leave --entry out",
+        .0.display()
+    )]
+    EntryInSafetensors(PathBuf),
     /// The weights file does not exist.
     #[error("{} does not exist: check --from", .0.display())]
     NotFound(PathBuf),

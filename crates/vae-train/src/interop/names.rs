@@ -91,7 +91,7 @@ impl Naming {
     }
 }
 
-fn regex_escape(text: &str) -> String {
+pub(crate) fn regex_escape(text: &str) -> String {
     text.replace('.', "\\.")
 }
 
