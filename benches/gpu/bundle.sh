@@ -13,7 +13,8 @@
 # The wgpu build shares .ci/run's target folder ($CARGO_TARGET_DIR, default
 # /var/tmp/burn-vae-target); the vulkan build is a second feature set of Burn and gets its own
 # ($VULKAN_TARGET_DIR, default /var/tmp/burn-vae-vulkan-target): about 35 minutes the first
-# time on a 2-core machine. Binaries are stripped; the bundle is about 60 MiB with both builds.
+# time on a 2-core machine. Binaries are stripped, yet the wgpu build alone made a 222 MB bundle
+# (2026-12-02), over the GPU machine's 64 MiB carry limit: README, "GPU figures".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -3,7 +3,8 @@
 # a Vulkan driver and (for the reference) PyTorch with CUDA, but no Rust toolchain. See README,
 # "GPU figures".
 #
-#   bash benches/gpu/run.sh --bundle .gpu --out OUT_DIR          # about 8 minutes on one GPU
+#   bash benches/gpu/run.sh --bundle .gpu --out OUT_DIR          # sized for 8 minutes; not yet
+#                                                                # run on a GPU
 #   bash benches/gpu/run.sh --bundle .gpu --out OUT_DIR --tiny   # end to end in a few minutes
 #                                                                # on Mesa's software driver
 #   bash benches/gpu/run.sh --bundle .gpu --check                # only the checks below

@@ -422,6 +422,13 @@ fn a_training_checkpoint_imports_its_state_dict() {
             && stderr.contains("--entry KEY"),
         "{stderr}"
     );
+    // A plain state_dict that only does not fit the config gets no checkpoint hint.
+    let plain_file = fixture("small_vae.pt");
+    let stderr = fail(&import_args(&plain_file, &wider_config, &refused, false));
+    assert!(
+        stderr.contains("fc1.weight: the file has shape [8, 784]") && !stderr.contains("--entry"),
+        "{stderr}"
+    );
 
     let safetensors = fixture("small_vae.safetensors");
     let mut args = import_args(&safetensors, &config, &refused, false);

@@ -118,12 +118,11 @@ impl std::fmt::Display for Location {
 
 /// The distinct first parts of a file's tensor names (`state_dict`, `optimizer`, ...).
 fn top_level_keys(file: &FileTensors) -> Vec<String> {
-    let mut keys: Vec<String> = file
+    let keys: std::collections::BTreeSet<&str> = file
         .keys()
-        .map(|k| k.split('.').next().unwrap_or(k).to_owned())
+        .map(|k| k.split('.').next().unwrap_or(k))
         .collect();
-    keys.dedup();
-    keys
+    keys.into_iter().map(str::to_owned).collect()
 }
 
 /// What an import read.
@@ -324,7 +323,20 @@ fn locate(
             )],
         ));
     };
-    if explicit.is_none() && format == Format::Pytorch && top.len() > 1 && top.len() <= 16 {
+    // The hint is for a file whose root names none of the model's tensors (a checkpoint with
+    // entries), not for a plain state_dict that only does not fit the config.
+    let root_naming = Naming::detect(file.keys());
+    let root_names_the_model = model.collect(None, None, false).iter().any(|tensor| {
+        root_naming
+            .file_key(&tensor.name)
+            .is_some_and(|key| file.contains_key(&key))
+    });
+    if explicit.is_none()
+        && format == Format::Pytorch
+        && !root_names_the_model
+        && top.len() > 1
+        && top.len() <= 16
+    {
         problems.push(format!(
             "the file's tensors sit under {} top-level keys ({}): if it is a training \
              checkpoint, name the entry that holds the model's weights with --entry KEY",
