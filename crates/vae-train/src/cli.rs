@@ -53,6 +53,23 @@ pub enum Command {
     Export(ExportArgs),
     /// Make a run folder from PyTorch weights (.pt/.pth state_dict) or a safetensors file.
     Import(ImportArgs),
+    /// Serve a page to explore a trained run in the browser: a slider per latent dimension,
+    /// a 2-D latent plane, a canvas to draw on (reconstruction and anomaly score),
+    /// interpolation between test images, the training curves.
+    Web(WebArgs),
+}
+
+/// Arguments of `vae web`.
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Address and port to listen on (port 0: any free port, printed at start). An address
+    /// other than 127.0.0.1 makes the page reachable from other machines, and it has no
+    /// authentication: prefer an SSH tunnel.
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// Arguments of `vae export`.

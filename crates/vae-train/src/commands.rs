@@ -11,7 +11,7 @@ use crate::cli::TrainClassifierArgs;
 use crate::cli::{
     AnomalyExperimentArgs, ClassifierTrainingArgs, CurvesArgs, DenoiseArgs, EvaluateArgs,
     ExperimentArgs, ExperimentCommand, ExportArgs, ImportArgs, InterpolateArgs, LatentPlotArgs,
-    ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs,
+    ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs, WebArgs,
 };
 use crate::config::TrainingConfig;
 use crate::data::ImageData;
@@ -396,4 +396,14 @@ pub fn run_import(args: &ImportArgs) -> anyhow::Result<()> {
         args.run_dir.display()
     );
     Ok(())
+}
+
+/// `vae web`.
+pub fn run_web(args: &WebArgs) -> anyhow::Result<()> {
+    crate::web::serve(&crate::web::WebOptions {
+        run_dir: args.run.run_dir.clone(),
+        data_dir: args.run.data_dir.clone(),
+        listen: args.listen,
+        backend: args.run.backend,
+    })
 }

@@ -11,6 +11,7 @@
 //!   cross-dataset anomaly detection, denoising, conditional generation);
 //! - [`classifier`]: the reference classifier those experiments judge samples with;
 //! - [`interop`]: weights in and out (safetensors, PyTorch state_dicts) through burn-store;
+//! - [`web`]: `vae web`, the page that explores a trained run in the browser;
 //! - [`model`]: the model a config describes; [`config`], [`backend`], [`cli`], [`commands`]
 //!   (the glue between the command line and the rest).
 #![warn(missing_docs)]
@@ -29,3 +30,4 @@ pub mod interop;
 pub mod model;
 pub mod run;
 pub mod train;
+pub mod web;

@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         Command::Curves(args) => commands::run_curves(&args).map(wrote),
         Command::Export(args) => commands::run_export(&args),
         Command::Import(args) => commands::run_import(&args),
+        Command::Web(args) => commands::run_web(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

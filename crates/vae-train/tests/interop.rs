@@ -58,15 +58,6 @@ fn rows(value: &Value) -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn column(value: &Value) -> Vec<f64> {
-    value
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect()
-}
-
 fn matrix(values: &[Vec<f64>], device: &Device) -> Tensor<2> {
     let flat: Vec<f32> = values.iter().flatten().map(|&v| v as f32).collect();
     Tensor::from_data(
@@ -149,7 +140,7 @@ fn pytorch_weights_reproduce_pytorch_outputs() {
         let kl = to_rows(posterior.kl_to_standard_normal().reshape([images, 1]));
         for (i, (ours, theirs)) in nll
             .iter()
-            .zip(column(&expected["reconstruction_nll"]))
+            .zip(support::numbers(&expected["reconstruction_nll"]))
             .enumerate()
         {
             assert!(
@@ -158,7 +149,7 @@ fn pytorch_weights_reproduce_pytorch_outputs() {
                 ours[0]
             );
         }
-        for (i, (ours, theirs)) in kl.iter().zip(column(&expected["kl"])).enumerate() {
+        for (i, (ours, theirs)) in kl.iter().zip(support::numbers(&expected["kl"])).enumerate() {
             assert!(
                 (ours[0] - theirs).abs() <= 1e-5 * theirs.abs().max(1.0),
                 "{file} kl[{i}]: {} vs {theirs}",

@@ -112,17 +112,51 @@ pub struct LatentScatter {
     pub axes: String,
 }
 
-/// Projects posterior means (`count` rows of `dim` values) to 2-D: the means themselves when
-/// `dim == 2`, else their first two principal components.
-pub fn project(means: &[f64], dim: usize, labels: &[u8]) -> LatentScatter {
-    let count = labels.len();
+/// A plane through latent space: the point `(x, y)` is `center + x·axes[0] + y·axes[1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatentPlane {
+    /// The origin, `dim` values.
+    pub center: Vec<f64>,
+    /// Two orthonormal directions of `dim` values each.
+    pub axes: [Vec<f64>; 2],
+    /// What the axes are (latent dimensions or principal components).
+    pub description: String,
+}
+
+impl LatentPlane {
+    /// The latent code at `(x, y)`.
+    pub fn code(&self, x: f64, y: f64) -> Vec<f64> {
+        self.center
+            .iter()
+            .zip(self.axes[0].iter().zip(&self.axes[1]))
+            .map(|(c, (a, b))| c + x * a + y * b)
+            .collect()
+    }
+
+    /// The coordinates of `code` on the plane (its projection).
+    pub fn coordinates(&self, code: &[f64]) -> (f64, f64) {
+        let dot = |axis: &[f64]| {
+            code.iter()
+                .zip(&self.center)
+                .zip(axis)
+                .map(|((v, c), w)| (v - c) * w)
+                .sum::<f64>()
+        };
+        (dot(&self.axes[0]), dot(&self.axes[1]))
+    }
+}
+
+/// The plane of posterior means (`rows` of `dim` values): the latent plane itself when
+/// `dim == 2`, else the plane of their first two principal components through their mean.
+pub fn latent_plane(means: &[f64], dim: usize) -> LatentPlane {
     if dim == 2 {
-        return LatentScatter {
-            points: means.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
-            labels: labels.to_vec(),
-            axes: "latent dimensions z0 (x) and z1 (y)".into(),
+        return LatentPlane {
+            center: vec![0.0; 2],
+            axes: [vec![1.0, 0.0], vec![0.0, 1.0]],
+            description: "latent dimensions z0 (x) and z1 (y)".into(),
         };
     }
+    let count = (means.len() / dim.max(1)).max(1);
     let mut center = vec![0.0; dim];
     for row in means.chunks_exact(dim) {
         for (c, v) in center.iter_mut().zip(row) {
@@ -147,23 +181,24 @@ pub fn project(means: &[f64], dim: usize, labels: &[u8]) -> LatentScatter {
         }
     }
     let second = top_eigenvector(&covariance, dim);
-    let points = means
-        .chunks_exact(dim)
-        .map(|row| {
-            let dot = |v: &[f64]| {
-                row.iter()
-                    .zip(&center)
-                    .zip(v)
-                    .map(|((x, c), w)| (x - c) * w)
-                    .sum::<f64>()
-            };
-            (dot(&first), dot(&second))
-        })
-        .collect();
+    LatentPlane {
+        center,
+        axes: [first, second],
+        description: format!("first two principal components of the {dim}-D posterior means"),
+    }
+}
+
+/// Projects posterior means (`count` rows of `dim` values) to 2-D: the means themselves when
+/// `dim == 2`, else their first two principal components.
+pub fn project(means: &[f64], dim: usize, labels: &[u8]) -> LatentScatter {
+    let plane = latent_plane(means, dim);
     LatentScatter {
-        points,
+        points: means
+            .chunks_exact(dim)
+            .map(|row| plane.coordinates(row))
+            .collect(),
         labels: labels.to_vec(),
-        axes: format!("first two principal components of the {dim}-D posterior means"),
+        axes: plane.description,
     }
 }
 

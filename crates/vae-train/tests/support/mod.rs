@@ -102,3 +102,13 @@ pub fn experiment_results(stdout: &str, out_dir: &Path) -> (String, serde_json::
     assert!(stdout.contains(&table), "{stdout}");
     (table, results_json(out_dir))
 }
+
+/// A JSON array of numbers as `f64`s (panics, naming the value, on anything else).
+pub fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a JSON array: {value}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")))
+        .collect()
+}

@@ -1,0 +1,128 @@
+//! `vae web`: one page, bundled into the binary, to explore a trained run in the browser:
+//! a slider per latent dimension (ordered by KL), a 2-D plane to click on, a canvas to draw
+//! an image on and see its reconstruction and anomaly score, a class picker for conditional
+//! models, interpolation between test images and the training curves.
+//!
+//! The server ([`http`]: one thread per connection, httparse for the request head) listens on
+//! 127.0.0.1 unless told otherwise, takes request bodies up to [`http::MAX_BODY_BYTES`], gives
+//! a client [`http::REQUEST_TIMEOUT`] to send its request (else 408), answers bad requests with
+//! a 4xx status and `{"error": "..."}`, and stops on Ctrl-C or SIGTERM.
+//!
+//! | route | body or query | answer |
+//! | --- | --- | --- |
+//! | `GET /` | | the page |
+//! | `GET /api/info` | | [`model::ModelInfo`] |
+//! | `POST /api/decode` | `{"z": [..], "label": 3?}` | `{"pixels": [..]}` |
+//! | `POST /api/plane` | `{"x": 0.5, "y": -1, "label"?}` | `{"z": [..], "pixels": [..]}` |
+//! | `POST /api/reconstruct` | `{"pixels": [..], "label"?}` | [`model::Scored`] |
+//! | `GET /api/test-image` | `?index=N` | `{"pixels", "label", "z"}` |
+//! | `POST /api/interpolate` | `{"a": 0, "b": 1, "steps": 8}` | `{"images": [[..], ..]}` |
+//!
+//! Pixels are intensities in `[0, 1]`, row by row, channel by channel.
+
+pub mod api;
+pub mod http;
+pub mod model;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Context;
+
+use crate::backend::Backend;
+use crate::run::RunDir;
+use crate::run::metrics_csv;
+use crate::run::trained_run::TrainedRun;
+use model::WebModel;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// What `vae web` serves, and where.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// The dataset folder (see `vae sample --data-dir`).
+    pub data_dir: Option<PathBuf>,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The compute backend.
+    pub backend: Option<Backend>,
+}
+
+/// Opens the run and computes the test-set figures the page shows.
+pub fn open_model(options: &WebOptions) -> anyhow::Result<WebModel> {
+    let backend = Backend::resolve(options.backend)?;
+    let device = backend.device()?;
+    let run = TrainedRun::open(&options.run_dir, &device)?;
+    let test = run.test_set(options.data_dir.as_deref())?;
+    // An imported run has no metrics.csv: the page then shows no curves.
+    let metrics = RunDir::open(&options.run_dir).metrics_csv();
+    let curves = if metrics.is_file() {
+        metrics_csv::read(&metrics)?
+    } else {
+        Vec::new()
+    };
+    Ok(WebModel::new(
+        run,
+        test,
+        curves,
+        device,
+        backend == Backend::Flex,
+    )?)
+}
+
+/// Serves the page for `options.run_dir` until Ctrl-C or SIGTERM. Prints the address once it
+/// listens (`serving ... at http://ADDRESS/`), which for port 0 is the port the system chose.
+pub fn serve(options: &WebOptions) -> anyhow::Result<()> {
+    let model = open_model(options)?;
+    let listener = TcpListener::bind(options.listen).with_context(|| {
+        format!(
+            "cannot listen on {}: is another program using the port? Choose another with \
+             --listen 127.0.0.1:PORT",
+            options.listen
+        )
+    })?;
+    let address = listener.local_addr()?;
+    if !address.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {address}, reachable from other machines; the page has no \
+             authentication"
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut signals =
+        Signals::new([SIGINT, SIGTERM]).context("cannot install the Ctrl-C handler")?;
+    let on_signal = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            http::shut_down(&on_signal, address);
+        }
+    });
+    println!(
+        "serving {} at http://{address}/ (Ctrl-C stops)",
+        options.run_dir.display()
+    );
+    std::io::stdout().flush().ok();
+    let model = Mutex::new(model);
+    http::serve(listener, &stop, move |request| {
+        api::answer(&request.method, &request.url, &request.body, |work| {
+            // A panic in one request leaves the model as it was (it is only read).
+            let model = model.lock().unwrap_or_else(PoisonError::into_inner);
+            std::panic::catch_unwind(AssertUnwindSafe(|| work(&model))).unwrap_or_else(|_| {
+                http::Response::error(
+                    500,
+                    "the model failed on this request (see the server's log)",
+                )
+            })
+        })
+    })
+    .context("the web server stopped")?;
+    // Standard output may be gone by now (a closed pipe): no panic over it.
+    writeln!(std::io::stdout(), "stopped").ok();
+    Ok(())
+}
