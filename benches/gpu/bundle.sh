@@ -2,31 +2,35 @@
 # Builds what benches/gpu/run.sh needs on a GPU machine without a Rust toolchain, into one folder
 # (default .gpu, ignored by git) to carry there:
 #
-#   BUNDLE/bin/wgpu/{vae,throughput}    the test feature set (flex, ndarray, wgpu): WGSL kernels
-#   BUNDLE/bin/vulkan/{vae,throughput}  the same plus `vulkan`: CubeCL's SPIR-V kernels
-#   BUNDLE/mnist/                       the four MNIST IDX files
-#   BUNDLE/gl/libvulkan1_*.deb          the Vulkan loader, for a machine that lacks it
-#   BUNDLE/BUILD                        commit, date and toolchain of the binaries
+#   BUNDLE/bin/wgpu/{vae,throughput}.xz    the test feature set (flex, ndarray, wgpu): WGSL
+#                                           kernels
+#   BUNDLE/bin/vulkan/{vae,throughput}.xz  the same plus `vulkan`: CubeCL's SPIR-V kernels
+#   BUNDLE/mnist/                          the four MNIST IDX files
+#   BUNDLE/gl/libvulkan1_*.deb             the Vulkan loader, for a machine that lacks it
+#   BUNDLE/BUILD                           commit, date and toolchain of the binaries
 #
-#   bash benches/gpu/bundle.sh [--bundle DIR] [--no-vulkan] [--no-loader]
+#   bash benches/gpu/bundle.sh [--bundle DIR] [--no-vulkan] [--no-loader] [--no-compress]
 #
 # The wgpu build shares .ci/run's target folder ($CARGO_TARGET_DIR, default
 # /var/tmp/burn-vae-target); the vulkan build is a second feature set of Burn and gets its own
 # ($VULKAN_TARGET_DIR, default /var/tmp/burn-vae-vulkan-target): about 35 minutes the first
-# time on a 2-core machine. Binaries are stripped, yet the wgpu build alone made a 222 MB bundle
-# (2026-12-02), over the GPU machine's 64 MiB carry limit: README, "GPU figures".
+# time on a 2-core machine. Binaries are stripped and xz-compressed (run.sh unpacks them) to
+# fit the GPU machine's 64 MiB carry limit: uncompressed, the wgpu build alone made a 222 MB
+# bundle (2026-12-02). README, "GPU figures", has the measured sizes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bundle=.gpu
 vulkan=1
 loader=1
+compress=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) bundle=${2:?--bundle needs a folder}; shift 2 ;;
     --no-vulkan) vulkan=0; shift ;;
     --no-loader) loader=0; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-compress) compress=0; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bundle.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +46,8 @@ build() {
   local name=$1 target=$2; shift 2
   echo "== building the $name binaries (target folder $target)"
   CARGO_TARGET_DIR=$target cargo build --release --workspace "$@"
+  mkdir -p "$bundle/bin/$name"
+  install -m 755 "$target/release/vae" "$bundle/bin/$name/vae"
   local bench
   bench=$(CARGO_TARGET_DIR=$target cargo bench --workspace --bench throughput --no-run \
     --message-format=json "$@" | python3 -c '
@@ -52,10 +58,13 @@ for line in sys.stdin:
             and message["target"]["name"] == "throughput":
         print(message["executable"])')
   [ -n "$bench" ] || { echo "bundle.sh: cargo built no throughput bench" >&2; exit 1; }
-  mkdir -p "$bundle/bin/$name"
-  install -m 755 "$target/release/vae" "$bundle/bin/$name/vae"
   install -m 755 "$bench" "$bundle/bin/$name/throughput"
   strip "$bundle/bin/$name/vae" "$bundle/bin/$name/throughput"
+  # xz rather than zstd: the GPU machine's Python unpacks it with its standard library alone.
+  if [ "$compress" -eq 1 ]; then
+    echo "== compressing the $name binaries (xz -9, a few minutes)"
+    xz -9 -T0 -f "$bundle/bin/$name/vae" "$bundle/bin/$name/throughput"
+  fi
 }
 
 rm -rf "$bundle/bin"

@@ -44,14 +44,41 @@ fail() { echo "run.sh: $*" >&2; exit 2; }
 [ -d "$bundle" ] || fail "no bundle folder '$bundle': build it on a machine with Rust with \
 'bash benches/gpu/bundle.sh' and carry it along"
 bundle=$(cd "$bundle" && pwd)
+# Each build's binaries, plain or xz-compressed (bundle.sh compresses them to fit the carry
+# limit); compressed ones are unpacked once into $unpacked (xz, else Python's lzma).
+unpacked=${TMPDIR:-/tmp}/burn-vae-gpu-bin
+unxz() {
+  if command -v xz >/dev/null 2>&1; then xz -dc "$1" >"$2"; else
+    python3 -c 'import lzma, shutil, sys
+with lzma.open(sys.argv[1]) as src, open(sys.argv[2], "wb") as dst: shutil.copyfileobj(src, dst)' \
+      "$1" "$2"; fi
+}
 builds=()
+declare -A bin_of=()
 for dir in "$bundle"/bin/*/; do
   [ -d "$dir" ] || continue
   name=$(basename "$dir")
+  bin_of[$name]=${dir%/}
   for exe in vae throughput; do
-    [ -x "$dir/$exe" ] || fail "missing binary: $dir$exe (the bundle is incomplete: \
+    [ -x "$dir/$exe" ] && continue
+    [ -f "$dir/$exe.xz" ] || fail "missing binary: $dir$exe (the bundle is incomplete: \
 rebuild it with 'bash benches/gpu/bundle.sh')"
+    bin_of[$name]=$unpacked/$name
   done
+  if [ "${bin_of[$name]}" != "${dir%/}" ]; then
+    mkdir -p "$unpacked/$name"
+    for exe in vae throughput; do
+      if [ -x "$dir/$exe" ]; then cp "$dir/$exe" "$unpacked/$name/$exe"; else
+        unxz "$dir/$exe.xz" "$unpacked/$name/$exe" || fail "cannot unpack $dir$exe.xz \
+(a damaged or partly copied bundle? rebuild it with 'bash benches/gpu/bundle.sh')"
+      fi
+      chmod +x "$unpacked/$name/$exe"
+    done
+  fi
+  # Built on another machine: its C library must be recent enough here.
+  ran=$("${bin_of[$name]}/vae" --help 2>&1 >/dev/null) || fail "the $name build's vae does \
+not run here: ${ran:-no message} (a binary built against a newer glibc? build the bundle on a \
+system no newer than this one)"
   builds+=("$name")
 done
 [ "${#builds[@]}" -gt 0 ] || fail "missing binaries: $bundle/bin/<build>/vae and throughput \
@@ -170,7 +197,7 @@ metrics_cells() {
 train_rows=()
 bench_tables=()
 for build in "${builds[@]}"; do
-  bin=$bundle/bin/$build
+  bin=${bin_of[$build]}
   label="burn-vae wgpu ($build build)"
   [ "$build" = vulkan ] && label="burn-vae wgpu, SPIR-V (vulkan build)"
   [ "$build" = wgpu ] && label="burn-vae wgpu, WGSL (wgpu build)"

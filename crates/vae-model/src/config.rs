@@ -78,6 +78,17 @@ impl VaeConfig {
     }
 
     /// Weights and biases of the model this config describes (exact, even for absurd sizes).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::VaeConfig;
+    ///
+    /// // PyTorch's model, 784-400-20 and back: 652,824 weights and biases.
+    /// assert_eq!(VaeConfig::new().num_params(), 652_824);
+    /// // The count of the model `init` builds.
+    /// let small = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]).with_latent_dim(2);
+    /// assert_eq!(small.num_params(), small.init(&Device::flex()).num_params() as u128);
+    /// ```
     pub fn num_params(&self) -> u128 {
         let linear = |a: usize, b: usize| a as u128 * b as u128 + b as u128;
         let mut widths = vec![self.input_dim];
@@ -93,6 +104,14 @@ impl VaeConfig {
     }
 
     /// The encoder of this config, taking a condition of `condition_dim` values (0: none).
+    ///
+    /// ```
+    /// use vae_model::VaeConfig;
+    ///
+    /// let encoder = VaeConfig::new().with_hidden_dims(vec![512, 256]).encoder(10);
+    /// assert_eq!((encoder.input_dim, encoder.latent_dim, encoder.condition_dim), (784, 20, 10));
+    /// assert_eq!(encoder.hidden_dims, [512, 256]);
+    /// ```
     pub fn encoder(&self, condition_dim: usize) -> MlpEncoderConfig {
         MlpEncoderConfig::new(
             self.input_dim,
@@ -105,6 +124,14 @@ impl VaeConfig {
 
     /// The decoder of this config (the encoder's hidden widths reversed), taking a condition of
     /// `condition_dim` values (0: none).
+    ///
+    /// ```
+    /// use vae_model::VaeConfig;
+    ///
+    /// let decoder = VaeConfig::new().with_hidden_dims(vec![512, 256]).decoder(0);
+    /// assert_eq!((decoder.latent_dim, decoder.output_dim, decoder.condition_dim), (20, 784, 0));
+    /// assert_eq!(decoder.hidden_dims, [256, 512]); // the encoder's, reversed
+    /// ```
     pub fn decoder(&self, condition_dim: usize) -> MlpDecoderConfig {
         MlpDecoderConfig::new(
             self.latent_dim,
@@ -116,6 +143,18 @@ impl VaeConfig {
     }
 
     /// Builds the model on `device` after [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{VaeConfig, VaeError};
+    ///
+    /// let device = Device::flex();
+    /// let vae = VaeConfig::new().with_latent_dim(8).try_init(&device).unwrap();
+    /// assert_eq!(vae.latent_dim(), 8);
+    /// // A config from a user: the error names the field instead of panicking.
+    /// let error = VaeConfig::new().with_hidden_dims(vec![400, 0]).try_init(&device).unwrap_err();
+    /// assert_eq!(error, VaeError::ZeroSize { field: "hidden_dims[1]".into(), value: 0 });
+    /// ```
     pub fn try_init(&self, device: &Device) -> Result<Vae, VaeError> {
         let (encoder, decoder) = self.try_init_networks(0, device)?;
         Ok(Vae::new(encoder, decoder, Bernoulli, self.latent_dim).with_beta(self.beta))
@@ -124,6 +163,23 @@ impl VaeConfig {
     /// The encoder and decoder of this config on `device`, taking a condition of
     /// `condition_dim` values (0: none), after [`validate`](Self::validate): for a model with
     /// another likelihood or a condition.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::{ContinuousBernoulli, Likelihood, Vae, VaeConfig};
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new()
+    ///     .with_input_dim(6)
+    ///     .with_hidden_dims(vec![8])
+    ///     .with_latent_dim(2);
+    /// let (encoder, decoder) = config.try_init_networks(0, &device).unwrap();
+    /// let vae = Vae::new(encoder, decoder, ContinuousBernoulli, config.latent_dim);
+    /// assert_eq!(vae.likelihood.describe(), "continuous-bernoulli");
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// assert_eq!(vae.loss(x, None).loss.dims(), [4]);
+    /// ```
     pub fn try_init_networks(
         &self,
         condition_dim: usize,
@@ -144,6 +200,20 @@ impl VaeConfig {
     /// # Panics
     /// If the config is invalid; use [`try_init`](Self::try_init) for configs that come
     /// from users.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::VaeConfig;
+    ///
+    /// let device = Device::flex();
+    /// // A beta-VAE on 6 features: 6-8-2 and back.
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).with_beta(4.0).init(&device);
+    /// assert_eq!((vae.latent_dim(), vae.beta()), (2, 4.0));
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// assert_eq!(vae.reconstruct(x, None).dims(), [3, 6]);
+    /// ```
     pub fn init(&self, device: &Device) -> Vae {
         self.try_init(device)
             .unwrap_or_else(|error| panic!("invalid VaeConfig: {error}"))

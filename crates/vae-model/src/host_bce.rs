@@ -33,6 +33,18 @@ const BLOCK: usize = 16 * LANES;
 ///
 /// # Panics
 /// If `width` is 0, or the two slices differ in length or are not whole rows.
+///
+/// ```
+/// use vae_model::host_bce::bernoulli_nll_and_grad;
+///
+/// // Two rows of two pixels, every logit 0 (probability 1/2).
+/// let logits = [0.0; 4];
+/// let targets = [1.0, 0.0, 0.25, 0.5];
+/// let (nll, grad) = bernoulli_nll_and_grad(&logits, &targets, 2);
+/// assert!(nll.iter().all(|v| (v - 2.0 * std::f32::consts::LN_2).abs() < 1e-6));
+/// // The gradient is sigmoid(l) - x = 1/2 - x.
+/// assert_eq!(grad, [-0.5, 0.5, 0.25, 0.0]);
+/// ```
 pub fn bernoulli_nll_and_grad(
     logits: &[f32],
     targets: &[f32],
@@ -153,6 +165,27 @@ pub fn bernoulli_nll_rows(
 ///
 /// # Panics
 /// If `samples` or `chunk` is zero.
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::tensor::Distribution;
+/// use vae_model::VaeConfig;
+/// use vae_model::host_bce::bernoulli_log_importance_weights;
+///
+/// let device = Device::flex();
+/// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+/// let vae = config.with_latent_dim(2).init(&device);
+/// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+/// let _ = vae.loss(x.clone(), None); // parameters initialize on first use, before the seed
+/// device.seed(8);
+/// let host = bernoulli_log_importance_weights(&vae, x.clone(), None, 10, 4);
+/// assert_eq!(host.dims(), [3, 10]);
+/// // The same draws through the tensor formula: the same weights, up to f32 rounding.
+/// device.seed(8);
+/// let tensor = vae.log_importance_weights(x, None, 10, 4);
+/// let values = |t: Tensor<2>| t.into_data().to_vec::<f32>().unwrap();
+/// assert!(values(host).iter().zip(&values(tensor)).all(|(a, b)| (a - b).abs() < 1e-3));
+/// ```
 pub fn bernoulli_log_importance_weights<E, D, L>(
     model: &Vae<E, D, L>,
     x: Tensor<2>,

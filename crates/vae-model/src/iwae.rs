@@ -23,6 +23,19 @@ use crate::distribution::DiagonalGaussian;
 /// # Shapes
 /// - input: `[n, latent_dim]`
 /// - output: `[n]`
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::standard_normal_log_prob;
+///
+/// let device = Device::flex();
+/// // At the origin of 2 dimensions, log N(0; 0, I) = -ln(2π); one unit away, 1/2 nat less.
+/// let z = Tensor::<2>::from_floats([[0.0, 0.0], [1.0, 0.0]], &device);
+/// let log_p: Vec<f32> = standard_normal_log_prob(z).into_data().to_vec().unwrap();
+/// let origin = -(2.0 * std::f32::consts::PI).ln();
+/// assert!((log_p[0] - origin).abs() < 1e-6);
+/// assert!((log_p[1] - (origin - 0.5)).abs() < 1e-6);
+/// ```
 pub fn standard_normal_log_prob(z: Tensor<2>) -> Tensor<1> {
     let latent_dim = z.dims()[1] as f64;
     z.square()
@@ -37,6 +50,18 @@ pub fn standard_normal_log_prob(z: Tensor<2>) -> Tensor<1> {
 /// # Shapes
 /// - input: `[batch, K]`
 /// - output: `[batch]`
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::log_mean_exp;
+///
+/// let device = Device::flex();
+/// // log((1 + 3) / 2) = ln 2; and values far below exp's range (-1000) do not underflow.
+/// let values = Tensor::<2>::from_floats([[0.0, 3.0f32.ln()], [-1000.0, -1000.0]], &device);
+/// let result: Vec<f32> = log_mean_exp(values).into_data().to_vec().unwrap();
+/// assert!((result[0] - std::f32::consts::LN_2).abs() < 1e-6);
+/// assert!((result[1] + 1000.0).abs() < 1e-3);
+/// ```
 pub fn log_mean_exp(values: Tensor<2>) -> Tensor<1> {
     let count = values.dims()[1] as f64;
     let max = values.clone().max_dim(1); // [batch, 1]
@@ -126,6 +151,18 @@ pub fn log_importance_weights(
 
 /// Each example repeated `count` times in a row: `[batch, ...] -> [batch * count, ...]`, the
 /// order [`log_importance_weights`] passes codes in.
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::repeat_each;
+///
+/// let device = Device::flex();
+/// let rows = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device);
+/// let repeated = repeat_each(rows, 3);
+/// assert_eq!(repeated.dims(), [6, 2]);
+/// let values: Vec<f32> = repeated.into_data().to_vec().unwrap();
+/// assert_eq!(values, [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0, 3.0, 4.0]);
+/// ```
 pub fn repeat_each<const X: usize>(values: Tensor<X>, count: usize) -> Tensor<X> {
     let mut dims = values.dims();
     let batch = dims[0];

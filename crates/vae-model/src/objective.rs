@@ -37,6 +37,19 @@ use crate::vae::Vae;
 
 /// What a training step minimises. The default (`samples = 1`, `free_bits = 0`) is the
 /// negative ELBO, as in PyTorch's `examples/vae`.
+///
+/// ```
+/// use vae_model::ObjectiveConfig;
+///
+/// let elbo = ObjectiveConfig::new();
+/// assert!(elbo.is_elbo() && elbo.validate().is_ok());
+/// let free_bits = ObjectiveConfig::new().with_free_bits(0.25);
+/// assert!(!free_bits.is_elbo() && free_bits.validate().is_ok());
+/// assert!(ObjectiveConfig::new().with_samples(0).validate().is_err());
+/// // Free bits floor the ELBO's KL term, which the IWAE bound does not have.
+/// let both = ObjectiveConfig::new().with_samples(5).with_free_bits(0.25);
+/// assert!(both.validate().unwrap_err().to_string().contains("free_bits"));
+/// ```
 #[derive(Config, Debug, PartialEq)]
 pub struct ObjectiveConfig {
     /// Importance samples `k` per example: `1` trains on the ELBO, `k > 1` on the
@@ -104,6 +117,17 @@ pub struct KlWarmupConfig {
 
 impl KlWarmupConfig {
     /// The KL weight at `step` (from 0) for a target weight `target`.
+    ///
+    /// ```
+    /// use vae_model::KlWarmupConfig;
+    ///
+    /// let warmup = KlWarmupConfig::new(100); // from 0 to the target over 100 steps
+    /// assert_eq!(warmup.beta(1.0, 0), 0.0);
+    /// assert_eq!(warmup.beta(1.0, 25), 0.25);
+    /// assert_eq!(warmup.beta(1.0, 500), 1.0); // then the target
+    /// assert_eq!(KlWarmupConfig::new(10).with_start(0.5).beta(2.0, 5), 1.25);
+    /// assert!(KlWarmupConfig::new(10).with_start(-1.0).validate().is_err());
+    /// ```
     pub fn beta(&self, target: f64, step: usize) -> f64 {
         if step >= self.steps {
             return target;
@@ -135,7 +159,7 @@ pub struct ObjectiveOutput {
     /// With `k > 1`: `-log` of the `k`-sample importance-weighted bound per example, `[batch]`.
     pub bound: Option<Tensor<1>>,
     /// The scalar a step differentiates, `[1]`: the batch sum of the objective (the sum, as in
-    /// PyTorch's `examples/vae`; see [`crate::train`]).
+    /// PyTorch's `examples/vae`; see the `train` module, behind the `train` feature).
     pub objective: Tensor<1>,
 }
 
@@ -143,6 +167,19 @@ pub struct ObjectiveOutput {
 /// dimension (`[batch, latent_dim]`): `beta * Σ_i Σ_j KL_ij`, or with free bits `λ > 0`,
 /// `beta * batch * Σ_j max(λ, mean_i KL_ij)`. The gradient of a dimension above the floor is
 /// unchanged; below it, zero.
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::kl_penalty;
+///
+/// let device = Device::flex();
+/// // 2 examples, 2 latent dimensions; the batch means are 0.2 and 1.5.
+/// let kl = Tensor::<2>::from_floats([[0.1, 2.0], [0.3, 1.0]], &device);
+/// // No floor: beta times the sum of everything.
+/// assert!((kl_penalty(kl.clone(), 1.0, 0.0).into_scalar::<f32>() - 3.4).abs() < 1e-6);
+/// // Free bits 0.5: dimension 0 counts as 0.5, so beta * batch * (0.5 + 1.5) = 4.
+/// assert!((kl_penalty(kl, 1.0, 0.5).into_scalar::<f32>() - 4.0).abs() < 1e-6);
+/// ```
 pub fn kl_penalty(kl_per_dim: Tensor<2>, beta: f64, free_bits: f64) -> Tensor<1> {
     if free_bits <= 0.0 {
         return kl_per_dim
@@ -175,6 +212,24 @@ where
     ///
     /// # Shapes
     /// - x: `[batch, ...]`; output tensors: `[batch]`, objective `[1]`
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::{ObjectiveConfig, VaeConfig};
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// let _ = vae.loss(x.clone(), None); // parameters initialize on first use, before the seed
+    /// // The default objective is the summed negative ELBO: `loss(..).sum_loss()`, same draws.
+    /// device.seed(4);
+    /// let out = vae.objective(x.clone(), None, &ObjectiveConfig::new(), vae.beta());
+    /// assert!(out.bound.is_none()); // only with `samples > 1`
+    /// device.seed(4);
+    /// assert_eq!(out.objective.into_data(), vae.loss(x, None).sum_loss().into_data());
+    /// ```
     pub fn objective(
         &self,
         x: Tensor<X>,
@@ -193,6 +248,25 @@ where
     /// # Shapes
     /// - inputs, targets: `[batch, ...]`, the same shape; output tensors: `[batch]`, objective
     ///   `[1]`
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::applications::Corruption;
+    /// use vae_model::{ObjectiveConfig, VaeConfig};
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let clean = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// let noisy = Corruption::Gaussian { sigma: 0.3 }.apply(clean.clone());
+    /// // A denoising IWAE step: encode the noisy images, score the clean ones, k = 4.
+    /// let iwae = ObjectiveConfig::new().with_samples(4);
+    /// let out = vae.objective_with_targets(noisy, clean, None, &iwae, 1.0);
+    /// assert_eq!(out.bound.unwrap().dims(), [3]);
+    /// assert_eq!(out.terms.loss.dims(), [3]);
+    /// assert!(out.objective.into_scalar::<f32>().is_finite());
+    /// ```
     pub fn objective_with_targets(
         &self,
         inputs: Tensor<X>,

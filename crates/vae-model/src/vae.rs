@@ -21,6 +21,28 @@ use crate::parts::{Decoder, Encoder, Likelihood};
 ///
 /// Every method takes an optional condition, `[batch, condition_dim]`, passed to both networks
 /// (a conditional VAE); unconditional models take `None`.
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::{
+///     Bernoulli, ConvDecoder, ConvEncoder, ConvEncoderConfig, ImageShape, Vae, VaeConfig,
+/// };
+///
+/// let device = Device::flex();
+/// // `Vae` alone is the MLP VAE with the Bernoulli likelihood, on rows `[batch, features]`.
+/// let config = VaeConfig::new().with_input_dim(64).with_hidden_dims(vec![16]).with_latent_dim(2);
+/// let mlp: Vae = config.init(&device);
+/// // Other parts, here on images `[batch, channels, height, width]` (data rank 4).
+/// let conv = ConvEncoderConfig::new(ImageShape::new(1, 8, 8), 2).with_conv_channels(vec![4]);
+/// let encoder = conv.try_init(&device).unwrap();
+/// let decoder = conv.decoder().try_init(&device).unwrap();
+/// let conv: Vae<ConvEncoder, ConvDecoder, Bernoulli, 4> =
+///     Vae::new(encoder, decoder, Bernoulli, 2);
+///
+/// let images = Tensor::<4>::full([3, 1, 8, 8], 0.5, &device);
+/// assert_eq!(conv.reconstruct(images.clone(), None).dims(), [3, 1, 8, 8]);
+/// assert_eq!(mlp.reconstruct(images.reshape([3, 64]), None).dims(), [3, 64]);
+/// ```
 #[derive(Module, Debug)]
 pub struct Vae<E = MlpEncoder, D = MlpDecoder, L = Bernoulli, const X: usize = 2> {
     /// `x -> q(z|x)`.
@@ -57,6 +79,22 @@ where
 {
     /// A VAE from its parts, with `beta = 1` and no condition; `latent_dim` is the width of the
     /// encoder's posterior and the decoder's input.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::{ActivationConfig, Gaussian, MlpDecoderConfig, MlpEncoderConfig, Vae};
+    ///
+    /// let device = Device::flex();
+    /// let encoder = MlpEncoderConfig::new(6, vec![8], 2, ActivationConfig::Relu).init(&device);
+    /// let decoder = MlpDecoderConfig::new(2, vec![8], 6, ActivationConfig::Relu).init(&device);
+    /// // A Gaussian likelihood with sigma = 0.1 and a beta-VAE's KL weight.
+    /// let vae = Vae::new(encoder, decoder, Gaussian::fixed(0.1), 2).with_beta(4.0);
+    /// assert_eq!((vae.latent_dim(), vae.condition_dim(), vae.beta()), (2, 0, 4.0));
+    ///
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// assert_eq!(vae.loss(x, None).loss.dims(), [3]);
+    /// ```
     pub fn new(encoder: E, decoder: D, likelihood: L, latent_dim: usize) -> Self {
         Self {
             encoder,
@@ -76,6 +114,27 @@ where
 
     /// The same model, declared conditional on vectors of `condition_dim` values (its networks
     /// must have been built for that width).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::{Bernoulli, Vae, VaeConfig};
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new()
+    ///     .with_input_dim(6)
+    ///     .with_hidden_dims(vec![8])
+    ///     .with_latent_dim(2);
+    /// // Networks that take a one-hot label of 3 classes next to their input.
+    /// let (encoder, decoder) = config.try_init_networks(3, &device).unwrap();
+    /// let cvae = Vae::new(encoder, decoder, Bernoulli, 2).with_condition_dim(3);
+    ///
+    /// let labels = Tensor::<2>::from_floats([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], &device);
+    /// let x = Tensor::<2>::random([2, 6], Distribution::Default, &device);
+    /// assert_eq!(cvae.loss(x, Some(labels.clone())).loss.dims(), [2]);
+    /// // One sample of class 0 and one of class 2.
+    /// assert_eq!(cvae.generate(2, Some(labels), &device).dims(), [2, 6]);
+    /// ```
     pub fn with_condition_dim(mut self, condition_dim: usize) -> Self {
         self.condition_dim = condition_dim;
         self
@@ -98,6 +157,21 @@ where
 
     /// Checks that `condition` is given exactly when the model is conditional, with shape
     /// `[batch, condition_dim]`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{VaeConfig, VaeError};
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// assert!(vae.check_condition(None, 4).is_ok());
+    /// // An unconditional model given a condition: the error says what it expects.
+    /// let labels = Tensor::<2>::zeros([4, 3], &device);
+    /// let error = vae.check_condition(Some(&labels), 4).unwrap_err();
+    /// assert!(matches!(error, VaeError::Condition { condition_dim: 0, .. }));
+    /// assert!(error.to_string().contains("no condition"));
+    /// ```
     pub fn check_condition(
         &self,
         condition: Option<&Tensor<2>>,
@@ -139,6 +213,19 @@ where
     /// # Panics
     /// If the condition does not fit the model (see [`check_condition`](Self::check_condition));
     /// every method that encodes or decodes checks it.
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// let posterior = vae.encode(x, None);
+    /// assert_eq!(posterior.mean.dims(), [4, 2]);
+    /// assert_eq!(posterior.log_var.dims(), [4, 2]);
+    /// ```
     pub fn encode(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
         self.assert_condition(condition.as_ref(), x.dims()[0]);
         self.encoder.encode(x, condition)
@@ -149,6 +236,19 @@ where
     /// # Shapes
     /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`
     /// - output: `[batch, ...]`, the data's shape
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let z = Tensor::<2>::random([5, 2], Distribution::Normal(0.0, 1.0), &device);
+    /// // Bernoulli logits, one per feature: any real number.
+    /// let logits = vae.decode(z, None);
+    /// assert_eq!(logits.dims(), [5, 6]);
+    /// ```
     pub fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<X> {
         self.assert_condition(condition.as_ref(), z.dims()[0]);
         self.decoder.decode(z, condition)
@@ -159,11 +259,42 @@ where
     /// # Shapes
     /// - z: `[batch, latent_dim]`
     /// - output: `[batch, ...]`, the data's shape
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let z = Tensor::<2>::random([5, 2], Distribution::Normal(0.0, 1.0), &device);
+    /// // The Bernoulli mean is sigmoid(logits): intensities in [0, 1].
+    /// let expected = burn::tensor::activation::sigmoid(vae.decode(z.clone(), None));
+    /// let pixels = vae.decode_mean(z, None);
+    /// assert_eq!(pixels.dims(), [5, 6]);
+    /// assert_eq!(pixels.clone().into_data(), expected.into_data());
+    /// let pixels: Vec<f32> = pixels.into_data().to_vec().unwrap();
+    /// assert!(pixels.iter().all(|p| (0.0..=1.0).contains(p)));
+    /// ```
     pub fn decode_mean(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<X> {
         self.likelihood.mean(self.decode(z, condition))
     }
 
     /// Encode, sample `z` by the reparameterization trick, decode.
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// let pass = vae.forward(x, None);
+    /// assert_eq!(pass.posterior.mean.dims(), [4, 2]);
+    /// assert_eq!(pass.z.dims(), [4, 2]); // one posterior sample per example
+    /// assert_eq!(pass.params.dims(), [4, 6]); // the decoder's logits of p(x|z)
+    /// ```
     pub fn forward(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> VaeForward<X> {
         let posterior = self.encode(x, condition.clone());
         let z = posterior.sample();
@@ -181,12 +312,53 @@ where
     /// # Shapes
     /// - x: `[batch, ...]`
     /// - output terms: `[batch]`
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::VaeConfig;
+    ///
+    /// let device = Device::flex().autodiff();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// let terms = vae.loss(x, None);
+    /// assert_eq!(terms.loss.dims(), [4]);
+    /// let values = |t: &Tensor<1>| t.clone().into_data().to_vec::<f32>().unwrap();
+    /// let (loss, kl) = (values(&terms.loss), values(&terms.kl));
+    /// let reconstruction = values(&terms.reconstruction);
+    /// for i in 0..4 {
+    ///     // beta = 1: loss = reconstruction + KL, and the KL is never negative.
+    ///     assert!(loss[i].is_finite() && kl[i] >= 0.0);
+    ///     assert!((loss[i] - reconstruction[i] - kl[i]).abs() < 1e-4);
+    /// }
+    /// // A training step differentiates the batch mean (or sum).
+    /// let grads = terms.mean_loss().backward();
+    /// assert!(vae.encoder.mean.weight.grad(&grads).is_some());
+    /// ```
     pub fn loss(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> ElboTerms {
         let forward = self.forward(x.clone(), condition);
         self.terms(&forward, x)
     }
 
     /// The ELBO terms of a forward pass already made (for training code that needs the pass).
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// let _ = vae.loss(x.clone(), None); // parameters initialize on first use, before the seed
+    /// device.seed(1);
+    /// let pass = vae.forward(x.clone(), None);
+    /// let terms = vae.terms(&pass, x.clone());
+    /// // With the same posterior sample, the same terms as `loss`.
+    /// device.seed(1);
+    /// assert_eq!(terms.loss.into_data(), vae.loss(x, None).loss.into_data());
+    /// ```
     pub fn terms(&self, forward: &VaeForward<X>, x: Tensor<X>) -> ElboTerms {
         ElboTerms::new(
             self.likelihood.nll(forward.params.clone(), x),
@@ -199,6 +371,20 @@ where
     ///
     /// # Shapes
     /// - x: `[batch, ...]`; output: the same shape
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// let reconstruction = vae.reconstruct(x.clone(), None);
+    /// assert_eq!(reconstruction.dims(), [4, 6]);
+    /// // No sampling: the same input gives the same reconstruction.
+    /// assert_eq!(reconstruction.into_data(), vae.reconstruct(x, None).into_data());
+    /// ```
     pub fn reconstruct(&self, x: Tensor<X>, condition: Option<Tensor<2>>) -> Tensor<X> {
         let z = self.encode(x, condition.clone()).mode();
         self.decode_mean(z, condition)
@@ -210,6 +396,21 @@ where
     ///
     /// # Shapes
     /// - output: `[count, ...]`, the data's shape
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let _ = vae.generate(1, None, &device); // parameters initialize on first use
+    /// device.seed(9);
+    /// let samples = vae.generate(5, None, &device);
+    /// assert_eq!(samples.dims(), [5, 6]);
+    /// device.seed(9);
+    /// assert_eq!(samples.into_data(), vae.generate(5, None, &device).into_data());
+    /// ```
     pub fn generate(
         &self,
         count: usize,
@@ -232,6 +433,21 @@ where
     ///
     /// # Panics
     /// If `samples` or `chunk` is zero.
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// // 10 draws per example, 4 at a time (4, 4 and 2).
+    /// let log_weights = vae.log_importance_weights(x, None, 10, 4);
+    /// assert_eq!(log_weights.dims(), [3, 10]);
+    /// let log_weights: Vec<f32> = log_weights.into_data().to_vec().unwrap();
+    /// assert!(log_weights.iter().all(|w| w.is_finite()));
+    /// ```
     pub fn log_importance_weights(
         &self,
         x: Tensor<X>,
@@ -255,6 +471,26 @@ where
     ///
     /// # Shapes
     /// - x: `[batch, ...]`; output: `[batch]`
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::VaeConfig;
+    /// # let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// let _ = vae.loss(x.clone(), None); // parameters initialize on first use, before the seed
+    /// device.seed(2);
+    /// let log_px = vae.importance_weighted_log_likelihood(x.clone(), None, 16, 8);
+    /// assert_eq!(log_px.dims(), [3]);
+    /// // From the same 16 draws, the bound is at least their average log weight (an ELBO).
+    /// device.seed(2);
+    /// let elbo = vae.log_importance_weights(x, None, 16, 8).mean_dim(1).reshape([3]);
+    /// let (log_px, elbo): (Vec<f32>, Vec<f32>) =
+    ///     (log_px.into_data().to_vec().unwrap(), elbo.into_data().to_vec().unwrap());
+    /// assert!(log_px.iter().zip(&elbo).all(|(bound, elbo)| bound + 1e-4 >= *elbo));
+    /// ```
     pub fn importance_weighted_log_likelihood(
         &self,
         x: Tensor<X>,

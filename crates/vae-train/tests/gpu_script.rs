@@ -102,6 +102,48 @@ fn a_complete_bundle_passes_the_checks_on_the_software_driver() {
     assert!(!dir.path().with_extension("out").exists());
 }
 
+#[test]
+fn compressed_binaries_are_unpacked_and_a_damaged_one_is_named() {
+    if !has_vulkan_loader() || !Path::new("/usr/share/vulkan/icd.d").is_dir() {
+        eprintln!("skipped: no Vulkan loader and driver here (CI installs mesa-vulkan-drivers)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle");
+    bundle_with(&bundle, true);
+    // As bundle.sh leaves them: vae.xz and throughput.xz (-0: the format, not the ratio).
+    let bin = bundle.join("bin/wgpu");
+    let packed = Command::new("xz")
+        .args(["-0", "-T0"])
+        .arg(bin.join("vae"))
+        .arg(bin.join("throughput"))
+        .status()
+        .expect("xz runs (CI installs xz-utils)");
+    assert!(packed.success());
+    assert!(bin.join("vae.xz").is_file() && !bin.join("vae").exists());
+    let temporary = dir.path().join("tmp");
+    std::fs::create_dir(&temporary).unwrap();
+    let output = run_script(&bundle, &[("TMPDIR", path(&temporary))]);
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let unpacked = temporary.join("burn-vae-gpu-bin/wgpu/vae");
+    assert_eq!(
+        std::fs::read(&unpacked).unwrap(),
+        std::fs::read(env!("CARGO_BIN_EXE_vae")).unwrap(),
+        "the unpacked vae is the packed one"
+    );
+
+    // A bundle cut short in the copy.
+    let whole = std::fs::read(bin.join("throughput.xz")).unwrap();
+    std::fs::write(bin.join("throughput.xz"), &whole[..whole.len() / 2]).unwrap();
+    let stderr = refused(&run_script(&bundle, &[("TMPDIR", path(&temporary))]));
+    assert!(stderr.contains("cannot unpack"), "{stderr}");
+    assert!(stderr.contains("throughput.xz"), "{stderr}");
+}
+
 fn has_vulkan_loader() -> bool {
     let found = Command::new("ldconfig")
         .arg("-p")

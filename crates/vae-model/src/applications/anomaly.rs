@@ -28,6 +28,13 @@ impl AnomalyScore {
     ];
 
     /// `reconstruction_error`, `negative_elbo` or `negative_iw_bound` (CSV column names).
+    ///
+    /// ```
+    /// use vae_model::applications::AnomalyScore;
+    ///
+    /// let header: Vec<&str> = AnomalyScore::ALL.iter().map(|score| score.name()).collect();
+    /// assert_eq!(header, ["reconstruction_error", "negative_elbo", "negative_iw_bound"]);
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::ReconstructionError => "reconstruction_error",
@@ -74,6 +81,27 @@ where
     ///
     /// # Panics
     /// If `samples` or `chunk` is zero.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::VaeConfig;
+    /// use vae_model::applications::AnomalyScore;
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// let scores = vae.anomaly_scores(x, None, 32, 8); // 32 posterior draws, 8 at a time
+    /// for score in AnomalyScore::ALL {
+    ///     assert_eq!(scores.get(score).dims(), [4]);
+    /// }
+    /// let values = |t: &Tensor<1>| t.clone().into_data().to_vec::<f32>().unwrap();
+    /// // From the same draws, the importance-weighted bound is the tighter: -IW <= -ELBO.
+    /// let (elbo, iw) = (values(&scores.negative_elbo), values(&scores.negative_iw_bound));
+    /// assert!(iw.iter().zip(&elbo).all(|(iw, elbo)| *iw <= elbo + 1e-4));
+    /// assert!(values(&scores.reconstruction_error).iter().all(|&e| e >= 0.0));
+    /// ```
     pub fn anomaly_scores(
         &self,
         x: Tensor<X>,
@@ -91,6 +119,30 @@ where
     ///
     /// # Shapes
     /// - x: `[batch, ...]`; log_weights: `[batch, K]`; every score: `[batch]`
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::VaeConfig;
+    /// use vae_model::host_bce::bernoulli_log_importance_weights;
+    ///
+    /// let device = Device::flex();
+    /// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]);
+    /// let vae = config.with_latent_dim(2).init(&device);
+    /// let x = Tensor::<2>::random([4, 6], Distribution::Default, &device);
+    /// let _ = vae.loss(x.clone(), None); // parameters initialize on first use, before the seed
+    /// // The weights from the host's Bernoulli term (faster on the CPU backends)...
+    /// device.seed(3);
+    /// let log_weights = bernoulli_log_importance_weights(&vae, x.clone(), None, 16, 8);
+    /// let fast = vae.anomaly_scores_from_weights(x.clone(), None, log_weights);
+    /// // ... give the scores of the tensor path, from the same draws, up to f32 rounding.
+    /// device.seed(3);
+    /// let reference = vae.anomaly_scores(x, None, 16, 8);
+    /// let values = |t: Tensor<1>| t.into_data().to_vec::<f32>().unwrap();
+    /// let fast = values(fast.negative_iw_bound);
+    /// let reference = values(reference.negative_iw_bound);
+    /// assert!(fast.iter().zip(&reference).all(|(a, b)| (a - b).abs() < 1e-3));
+    /// ```
     pub fn anomaly_scores_from_weights(
         &self,
         x: Tensor<X>,

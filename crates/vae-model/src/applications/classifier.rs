@@ -61,6 +61,20 @@ impl ClassifierConfig {
     }
 
     /// The classifier on `device`, or the first rule the config breaks.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::ImageShape;
+    /// use vae_model::applications::ClassifierConfig;
+    ///
+    /// let device = Device::flex();
+    /// // MNIST: 28x28 images, 10 classes, the default widths.
+    /// let mnist = ClassifierConfig::new(ImageShape::new(1, 28, 28), 10);
+    /// assert!(mnist.try_init(&device).is_ok());
+    /// // Two 2x2 poolings need at least 4x4 pixels.
+    /// let tiny = ClassifierConfig::new(ImageShape::new(1, 3, 3), 10);
+    /// assert!(tiny.try_init(&device).unwrap_err().to_string().contains("at least 4x4"));
+    /// ```
     pub fn try_init(&self, device: &Device) -> Result<Classifier, VaeError> {
         self.validate()?;
         let conv = |input, output| {
@@ -98,6 +112,20 @@ impl Classifier {
     /// # Shapes
     /// - x: `[batch, channels * height * width]`, intensities in `[0, 1]`
     /// - output: `[batch, classes]`
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::ImageShape;
+    /// # use vae_model::applications::ClassifierConfig;
+    /// # let device = Device::flex();
+    /// let image = ImageShape::new(1, 8, 8);
+    /// let config = ClassifierConfig::new(image, 3).with_channels([4, 8]).with_hidden(16);
+    /// let classifier = config.try_init(&device).unwrap();
+    /// let x = Tensor::<2>::random([5, 64], Distribution::Default, &device);
+    /// let logits = classifier.forward(x);
+    /// assert_eq!(logits.dims(), [5, 3]);
+    /// ```
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let [batch, _] = x.dims();
         let [channels, height, width] = self.image;
@@ -112,6 +140,23 @@ impl Classifier {
     ///
     /// # Shapes
     /// - x: `[batch, features]`; labels: `[batch]`
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::ImageShape;
+    /// # use vae_model::applications::ClassifierConfig;
+    /// # let device = Device::flex();
+    /// let image = ImageShape::new(1, 8, 8);
+    /// let config = ClassifierConfig::new(image, 3).with_channels([4, 8]).with_hidden(16);
+    /// let classifier = config.try_init(&device).unwrap();
+    /// let x = Tensor::<2>::random([5, 64], Distribution::Default, &device);
+    /// let labels = Tensor::<1, Int>::from_ints([0, 2, 1, 1, 0], &device);
+    /// let loss = classifier.loss(x, labels);
+    /// assert_eq!(loss.dims(), [1]);
+    /// let loss = loss.into_scalar::<f32>();
+    /// assert!(loss.is_finite() && loss > 0.0); // a cross-entropy, in nats
+    /// ```
     pub fn loss(&self, x: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
         let logits = self.forward(x);
         CrossEntropyLossConfig::new()
@@ -123,6 +168,25 @@ impl Classifier {
     ///
     /// # Shapes
     /// - x: `[batch, features]`; output: `[batch]`
+    ///
+    /// ```
+    /// # use burn::prelude::*;
+    /// # use burn::tensor::Distribution;
+    /// # use vae_model::ImageShape;
+    /// # use vae_model::applications::ClassifierConfig;
+    /// # let device = Device::flex();
+    /// let image = ImageShape::new(1, 8, 8);
+    /// let config = ClassifierConfig::new(image, 3).with_channels([4, 8]).with_hidden(16);
+    /// let classifier = config.try_init(&device).unwrap();
+    /// let x = Tensor::<2>::random([5, 64], Distribution::Default, &device);
+    /// let classes = classifier.predict(x.clone());
+    /// assert_eq!(classes.dims(), [5]);
+    /// // The argmax of the logits: one class index in 0..3 per row.
+    /// let expected = classifier.forward(x).argmax(1).reshape([5]);
+    /// assert_eq!(classes.clone().into_data(), expected.into_data());
+    /// let classes = classes.into_data().convert::<i64>().to_vec::<i64>().unwrap();
+    /// assert!(classes.iter().all(|c| (0..3).contains(c)));
+    /// ```
     pub fn predict(&self, x: Tensor<2>) -> Tensor<1, Int> {
         self.forward(x).argmax(1).squeeze_dim::<1>(1)
     }

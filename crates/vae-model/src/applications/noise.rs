@@ -51,6 +51,18 @@ impl Corruption {
     ///
     /// # Shapes
     /// - x, output: any
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::applications::Corruption;
+    ///
+    /// let device = Device::flex();
+    /// let images = Tensor::<4>::full([2, 1, 4, 4], 0.5, &device);
+    /// let noisy = Corruption::Gaussian { sigma: 0.5 }.apply(images);
+    /// assert_eq!(noisy.dims(), [2, 1, 4, 4]);
+    /// let noisy: Vec<f32> = noisy.into_data().to_vec().unwrap();
+    /// assert!(noisy.iter().all(|v| (0.0..=1.0).contains(v))); // clipped to [0, 1]
+    /// ```
     pub fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Self::Gaussian { sigma } => gaussian_noise(x, sigma),
@@ -67,6 +79,17 @@ impl Corruption {
     }
 
     /// Checks that `sigma` is a finite number `> 0` and `fraction` is in `(0, 1]`.
+    ///
+    /// ```
+    /// use vae_model::applications::Corruption;
+    ///
+    /// let gaussian = Corruption::Gaussian { sigma: 0.5 };
+    /// assert!(gaussian.validate().is_ok());
+    /// assert_eq!(gaussian.name(), "gaussian");
+    /// assert_eq!(gaussian.to_string(), "gaussian:0.5");
+    /// assert!(Corruption::SaltAndPepper { fraction: 1.5 }.validate().is_err());
+    /// assert!(Corruption::Gaussian { sigma: f64::NAN }.validate().is_err());
+    /// ```
     pub fn validate(self) -> Result<(), VaeError> {
         let problem = match self {
             Self::Gaussian { sigma } if !(sigma.is_finite() && sigma > 0.0) => format!(
@@ -120,6 +143,17 @@ impl FromStr for Corruption {
 ///
 /// # Shapes
 /// - x, output: any
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::applications::gaussian_noise;
+///
+/// let device = Device::flex();
+/// let x = Tensor::<2>::full([10, 10], 0.5, &device);
+/// let noisy: Vec<f32> = gaussian_noise(x, 0.1).into_data().to_vec().unwrap();
+/// assert!(noisy.iter().all(|v| (0.0..=1.0).contains(v)));
+/// assert!(noisy.iter().any(|&v| v != 0.5)); // the noise moved the pixels
+/// ```
 pub fn gaussian_noise<const D: usize>(x: Tensor<D>, sigma: f64) -> Tensor<D> {
     let noise = Tensor::random(x.shape(), Distribution::Normal(0.0, 1.0), &x.device());
     (x + noise.mul_scalar(sigma)).clamp(0.0, 1.0)
@@ -130,6 +164,19 @@ pub fn gaussian_noise<const D: usize>(x: Tensor<D>, sigma: f64) -> Tensor<D> {
 ///
 /// # Shapes
 /// - x, output: any
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::applications::salt_and_pepper;
+///
+/// let device = Device::flex();
+/// let x = Tensor::<2>::full([10, 10], 0.3, &device);
+/// let noisy: Vec<f32> = salt_and_pepper(x.clone(), 0.5).into_data().to_vec().unwrap();
+/// assert!(noisy.iter().all(|&v| v == 0.0 || v == 0.3 || v == 1.0));
+/// // With fraction 1, every pixel is salt or pepper.
+/// let all: Vec<f32> = salt_and_pepper(x, 1.0).into_data().to_vec().unwrap();
+/// assert!(all.iter().all(|&v| v == 0.0 || v == 1.0));
+/// ```
 pub fn salt_and_pepper<const D: usize>(x: Tensor<D>, fraction: f64) -> Tensor<D> {
     let device = x.device();
     let hit = Tensor::<D>::random(x.shape(), Distribution::Default, &device).lower_elem(fraction);

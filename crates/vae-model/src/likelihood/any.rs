@@ -7,6 +7,22 @@ use crate::error::VaeError;
 use crate::parts::Likelihood;
 
 /// Which likelihood a model uses, as a config file names it.
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::likelihood::GaussianConfig;
+/// use vae_model::{Likelihood, LikelihoodConfig};
+///
+/// let device = Device::flex();
+/// assert_eq!(LikelihoodConfig::default().name(), "bernoulli");
+/// let config = LikelihoodConfig::Gaussian(GaussianConfig::new().with_sigma(Some(0.5)));
+/// assert!(config.validate().is_ok());
+/// let likelihood = config.try_init(784, &device).unwrap();
+/// assert_eq!(config.name(), "gaussian");
+/// assert_eq!(likelihood.describe(), "gaussian(sigma = 0.5)");
+/// // A Gaussian with neither a fixed nor a learned σ is refused.
+/// assert!(LikelihoodConfig::Gaussian(GaussianConfig::new()).try_init(784, &device).is_err());
+/// ```
 #[derive(Config, Debug)]
 pub enum LikelihoodConfig {
     /// [`Bernoulli`] on logits (PyTorch's `examples/vae`).
@@ -56,6 +72,23 @@ impl LikelihoodConfig {
 /// One of the shipped likelihoods, chosen at run time (for models built from a config file).
 /// The parameter-free ones add nothing to a saved record, so a Bernoulli model's record is
 /// the same with [`Bernoulli`] or with `AnyLikelihood::Bernoulli`.
+///
+/// ```
+/// use burn::prelude::*;
+/// use burn::tensor::Distribution;
+/// use vae_model::{Likelihood, LikelihoodConfig, Vae, VaeConfig};
+///
+/// let device = Device::flex();
+/// let config = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]).with_latent_dim(2);
+/// let (encoder, decoder) = config.try_init_networks(0, &device).unwrap();
+/// // The likelihood named at run time, e.g. by a config file.
+/// let likelihood = LikelihoodConfig::ContinuousBernoulli.try_init(6, &device).unwrap();
+/// assert!(!likelihood.is_bernoulli());
+/// let vae = Vae::new(encoder, decoder, likelihood, 2);
+/// assert_eq!(vae.likelihood.describe(), "continuous-bernoulli");
+/// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+/// assert_eq!(vae.loss(x, None).loss.dims(), [3]);
+/// ```
 #[derive(Module, Debug)]
 pub enum AnyLikelihood {
     /// See [`Bernoulli`].

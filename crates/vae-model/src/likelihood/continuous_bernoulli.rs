@@ -14,6 +14,21 @@ const MEAN_SERIES_BELOW: f64 = 0.5;
 /// The continuous Bernoulli with `λ = sigmoid(params)`: `p(x|λ) = C(λ) λ^x (1-λ)^(1-x)` for
 /// `x` in `[0, 1]`, the normalised density that the Bernoulli expression becomes when pixels
 /// are not binary. Its NLL is the Bernoulli NLL minus `log C(λ)`.
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::{ContinuousBernoulli, Likelihood};
+///
+/// let device = Device::flex();
+/// // Logit 0 (λ = 1/2) is the uniform density on [0, 1]: NLL 0 and mean 1/2 for any pixels.
+/// let logits = Tensor::<2>::zeros([2, 3], &device);
+/// let x = Tensor::<2>::from_floats([[0.0, 0.3, 1.0], [0.5, 0.5, 0.9]], &device);
+/// let nll: Vec<f32> = ContinuousBernoulli.nll(logits.clone(), x).into_data().to_vec().unwrap();
+/// assert!(nll.iter().all(|v| v.abs() < 1e-5));
+/// let mean: Vec<f32> = ContinuousBernoulli.mean(logits).into_data().to_vec().unwrap();
+/// assert!(mean.iter().all(|m| (m - 0.5).abs() < 1e-6));
+/// assert_eq!(ContinuousBernoulli.describe(), "continuous-bernoulli");
+/// ```
 #[derive(Module, Debug, Default)]
 pub struct ContinuousBernoulli;
 
@@ -26,6 +41,18 @@ pub struct ContinuousBernoulli;
 ///
 /// # Shapes
 /// - logits: any shape; output: that shape
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::likelihood::continuous_bernoulli_log_norm;
+///
+/// let device = Device::flex();
+/// // C = 2 at l = 0 (the series branch), and l / tanh(l / 2) elsewhere (the closed form).
+/// let logits = Tensor::<1>::from_floats([0.0, 3.0], &device);
+/// let log_c: Vec<f32> = continuous_bernoulli_log_norm(logits).into_data().to_vec().unwrap();
+/// assert!((log_c[0] - std::f32::consts::LN_2).abs() < 1e-6);
+/// assert!((log_c[1] - (3.0 / 1.5f32.tanh()).ln()).abs() < 1e-5);
+/// ```
 pub fn continuous_bernoulli_log_norm<const X: usize>(logits: Tensor<X>) -> Tensor<X> {
     let magnitude = logits.abs();
     let near_zero = magnitude.clone().lower_elem(LOG_NORM_SERIES_BELOW);
@@ -47,6 +74,20 @@ pub fn continuous_bernoulli_log_norm<const X: usize>(logits: Tensor<X>) -> Tenso
 ///
 /// # Shapes
 /// - logits: any shape; output: that shape
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::likelihood::continuous_bernoulli_mean;
+///
+/// let device = Device::flex();
+/// // 1/2 at l = 0, and symmetric: mean(-l) = 1 - mean(l), on both sides of the series' bound.
+/// let logits = Tensor::<1>::from_floats([0.0, 0.3, -0.3, 4.0, -4.0], &device);
+/// let mean: Vec<f32> = continuous_bernoulli_mean(logits).into_data().to_vec().unwrap();
+/// assert!((mean[0] - 0.5).abs() < 1e-7);
+/// assert!((mean[1] + mean[2] - 1.0).abs() < 1e-6 && (mean[3] + mean[4] - 1.0).abs() < 1e-6);
+/// // At l = 4: 1/2 + 1 / (2 tanh 2) - 1/4.
+/// assert!((mean[3] - (0.25 + 0.5 / 2.0f32.tanh())).abs() < 1e-6);
+/// ```
 pub fn continuous_bernoulli_mean<const X: usize>(logits: Tensor<X>) -> Tensor<X> {
     let near_zero = logits.clone().abs().lower_elem(MEAN_SERIES_BELOW);
     let safe = logits.clone().mask_fill(near_zero.clone(), 1.0);

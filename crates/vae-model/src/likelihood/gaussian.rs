@@ -83,6 +83,19 @@ impl GaussianConfig {
     }
 
     /// Builds the likelihood for examples of `elements` values each (needed for a per-element σ).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::likelihood::{GaussianConfig, LearnedSigma};
+    ///
+    /// let device = Device::flex();
+    /// let per_pixel = GaussianConfig::new().with_learned_sigma(Some(LearnedSigma::PerElement));
+    /// let gaussian = per_pixel.try_init(784, &device).unwrap();
+    /// assert_eq!(gaussian.log_sigma.unwrap().dims(), [784]); // one trained log σ per pixel
+    /// let fixed = GaussianConfig::new().with_sigma(Some(0.1)).try_init(784, &device).unwrap();
+    /// assert!(fixed.log_sigma.is_none());
+    /// assert!(GaussianConfig::new().with_sigma(Some(-1.0)).try_init(784, &device).is_err());
+    /// ```
     pub fn try_init(&self, elements: usize, device: &Device) -> Result<Gaussian, VaeError> {
         self.validate()?;
         let log_sigma = self.learned_sigma.map(|learned| {
@@ -114,6 +127,25 @@ pub struct Gaussian {
 
 impl Gaussian {
     /// A Gaussian with the fixed standard deviation `sigma`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{Gaussian, Likelihood};
+    ///
+    /// let device = Device::flex();
+    /// let gaussian = Gaussian::fixed(0.5);
+    /// assert_eq!(gaussian.describe(), "gaussian(sigma = 0.5)");
+    /// // Stored as ln σ, described as given.
+    /// assert_eq!(Gaussian::fixed(0.1).describe(), "gaussian(sigma = 0.1)");
+    /// assert_eq!(Gaussian::fixed(2e-8).describe(), "gaussian(sigma = 2e-8)");
+    /// // Per element: ((x - mean) / σ)² / 2 + ln σ + ln(2π) / 2; here x - mean = [0, 0.5].
+    /// let means = Tensor::<2>::from_floats([[0.2, 0.2]], &device);
+    /// let x = Tensor::<2>::from_floats([[0.2, 0.7]], &device);
+    /// let nll = gaussian.nll(means.clone(), x).into_scalar::<f32>();
+    /// let constant = 0.5f32.ln() + 0.5 * (2.0 * std::f32::consts::PI).ln();
+    /// assert!((nll - (0.5 + 2.0 * constant)).abs() < 1e-5);
+    /// assert_eq!(gaussian.mean(means.clone()).into_data(), means.into_data());
+    /// ```
     pub fn fixed(sigma: f64) -> Self {
         Self {
             log_sigma: None,
@@ -160,7 +192,7 @@ impl Likelihood for Gaussian {
 
     fn describe(&self) -> String {
         let Some(log_sigma) = &self.log_sigma else {
-            return format!("gaussian(sigma = {})", self.fixed_log_sigma.exp());
+            return format!("gaussian(sigma = {})", short(self.fixed_log_sigma.exp()));
         };
         let count = log_sigma.dims()[0];
         let mean_sigma = log_sigma
@@ -174,5 +206,20 @@ impl Likelihood for Gaussian {
         } else {
             format!("gaussian(learned per-element sigma, mean {mean_sigma:.4})")
         }
+    }
+}
+
+/// `value` with at most 6 decimals and no trailing zeros (sigma is stored as its log, so
+/// `exp(ln 0.1)` prints as 0.10000000000000002 otherwise); scientific notation below 1e-6.
+fn short(value: f64) -> String {
+    let fixed = format!("{value:.6}");
+    let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "0" && value != 0.0 {
+        let scientific = format!("{value:.5e}");
+        let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        format!("{mantissa}e{exponent}")
+    } else {
+        trimmed.to_string()
     }
 }

@@ -34,6 +34,13 @@ pub struct ImageShape {
 
 impl ImageShape {
     /// Values per image: `channels * height * width`.
+    ///
+    /// ```
+    /// use vae_model::ImageShape;
+    ///
+    /// assert_eq!(ImageShape::new(1, 28, 28).elements(), 784);
+    /// assert_eq!(ImageShape { channels: 3, height: 32, width: 32 }.elements(), 3072);
+    /// ```
     pub fn elements(&self) -> usize {
         self.channels * self.height * self.width
     }
@@ -95,6 +102,17 @@ pub struct ConvEncoderConfig {
 
 impl ConvEncoderConfig {
     /// Checks the sizes; the error names the field.
+    ///
+    /// ```
+    /// use vae_model::{ConvEncoderConfig, ImageShape};
+    ///
+    /// let config = ConvEncoderConfig::new(ImageShape::new(1, 28, 28), 16);
+    /// assert!(config.validate().is_ok()); // 28 -> 14 -> 7
+    /// // Three halvings need at least 8x8 pixels.
+    /// let small = ConvEncoderConfig::new(ImageShape::new(1, 4, 4), 16)
+    ///     .with_conv_channels(vec![8, 8, 8]);
+    /// assert!(small.validate().unwrap_err().to_string().contains("at least 8x8"));
+    /// ```
     pub fn validate(&self) -> Result<(), VaeError> {
         validate_conv(
             &self.image,
@@ -107,6 +125,17 @@ impl ConvEncoderConfig {
 
     /// The config of the decoder that mirrors this encoder: the same image, channels, dense
     /// layer, latent and condition widths, and activation.
+    ///
+    /// ```
+    /// use vae_model::{ConvEncoderConfig, ImageShape};
+    ///
+    /// let encoder = ConvEncoderConfig::new(ImageShape::new(3, 32, 32), 16).with_hidden_dim(128);
+    /// let decoder = encoder.decoder();
+    /// assert_eq!(decoder.image, encoder.image);
+    /// assert_eq!((decoder.latent_dim, decoder.hidden_dim), (16, 128));
+    /// // The decoder runs the same channels in reverse.
+    /// assert_eq!(decoder.conv_channels, encoder.conv_channels);
+    /// ```
     pub fn decoder(&self) -> ConvDecoderConfig {
         ConvDecoderConfig::new(self.image, self.latent_dim)
             .with_conv_channels(self.conv_channels.clone())
@@ -116,6 +145,19 @@ impl ConvEncoderConfig {
     }
 
     /// Parameters of this encoder and the mirroring [`ConvDecoder`] (same sizes) together.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ConvEncoderConfig, ImageShape};
+    ///
+    /// let device = Device::flex();
+    /// let image = ImageShape::new(1, 8, 8);
+    /// let config = ConvEncoderConfig::new(image, 2).with_conv_channels(vec![4, 8]);
+    /// let encoder = config.try_init(&device).unwrap();
+    /// let decoder = config.decoder().try_init(&device).unwrap();
+    /// let built = encoder.num_params() + decoder.num_params();
+    /// assert_eq!(config.pair_num_params(), built as u128);
+    /// ```
     pub fn pair_num_params(&self) -> u128 {
         conv_pair_params(
             &self.image,
@@ -127,6 +169,23 @@ impl ConvEncoderConfig {
     }
 
     /// Builds the encoder on `device` after [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::{ConvEncoderConfig, Encoder, ImageShape};
+    ///
+    /// let device = Device::flex();
+    /// let image = ImageShape::new(1, 8, 8);
+    /// let config = ConvEncoderConfig::new(image, 2).with_conv_channels(vec![4, 8]);
+    /// let encoder = config.try_init(&device).unwrap();
+    /// let images = Tensor::<4>::random([3, 1, 8, 8], Distribution::Default, &device);
+    /// let from_images = Encoder::<4>::encode(&encoder, images.clone(), None);
+    /// assert_eq!(from_images.mean.dims(), [3, 2]);
+    /// // Rows of 64 pixels are reshaped to the configured image: the same posterior.
+    /// let from_rows = Encoder::<2>::encode(&encoder, images.reshape([3, 64]), None);
+    /// assert_eq!(from_images.mean.into_data(), from_rows.mean.into_data());
+    /// ```
     pub fn try_init(&self, device: &Device) -> Result<ConvEncoder, VaeError> {
         self.validate()?;
         let mut channels = self.image.channels;
@@ -313,6 +372,23 @@ impl ConvDecoderConfig {
     }
 
     /// Builds the decoder on `device` after [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ConvDecoderConfig, Decoder, ImageShape};
+    ///
+    /// let device = Device::flex();
+    /// // 7x7 images: the encoder goes 7 -> 3 -> 1, and the decoder retraces 1 -> 3 -> 7.
+    /// let image = ImageShape::new(1, 7, 7);
+    /// let config = ConvDecoderConfig::new(image, 2).with_conv_channels(vec![4, 8]);
+    /// let decoder = config.try_init(&device).unwrap();
+    /// let z = Tensor::<2>::zeros([3, 2], &device);
+    /// let images: Tensor<4> = decoder.decode(z.clone(), None);
+    /// assert_eq!(images.dims(), [3, 1, 7, 7]);
+    /// // Or rows of 49 values, the same numbers.
+    /// let rows: Tensor<2> = decoder.decode(z, None);
+    /// assert_eq!(rows.into_data(), images.reshape([3, 49]).into_data());
+    /// ```
     pub fn try_init(&self, device: &Device) -> Result<ConvDecoder, VaeError> {
         self.validate()?;
         let layers = self.conv_channels.len();
@@ -377,6 +453,22 @@ impl ConvDecoder {
     ///
     /// # Shapes
     /// - bias: `[channels]` (or the projection's width)
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ConvDecoderConfig, Decoder, ImageShape, VaeError};
+    ///
+    /// let device = Device::flex();
+    /// let image = ImageShape::new(1, 8, 8);
+    /// let config = ConvDecoderConfig::new(image, 2).with_conv_channels(vec![4]);
+    /// // One bias per image channel.
+    /// let decoder = config.try_init(&device).unwrap();
+    /// let decoder = decoder.with_output_bias(Tensor::from_floats([-2.0], &device)).unwrap();
+    /// let images = Decoder::<4>::decode(&decoder, Tensor::zeros([2, 2], &device), None);
+    /// assert_eq!(images.dims(), [2, 1, 8, 8]);
+    /// let wrong = config.try_init(&device).unwrap().with_output_bias(Tensor::zeros([3], &device));
+    /// assert_eq!(wrong.unwrap_err(), VaeError::BiasShape { expected: 1, found: vec![3] });
+    /// ```
     pub fn with_output_bias(mut self, bias: Tensor<1>) -> Result<Self, VaeError> {
         let slot = match self.deconvs.last_mut() {
             Some(deconv) => &mut deconv.bias,

@@ -11,6 +11,21 @@ use crate::error::VaeError;
 use crate::parts::{Decoder, Encoder};
 
 /// Configuration of an [`Mlp`]: `input_dim -> widths[0] -> ... -> widths[n-1]`.
+///
+/// ```
+/// use burn::prelude::*;
+/// use vae_model::{ActivationConfig, MlpConfig};
+///
+/// let device = Device::flex();
+/// let config = MlpConfig::new(6, vec![8, 4], ActivationConfig::Relu);
+/// assert_eq!(config.output_dim(), 4);
+/// let mlp = config.init(&device);
+/// let out = mlp.forward(Tensor::<2>::ones([3, 6], &device));
+/// assert_eq!(out.dims(), [3, 4]);
+/// // ReLU after every layer, the last one included: nothing negative.
+/// let out: Vec<f32> = out.into_data().to_vec().unwrap();
+/// assert!(out.iter().all(|&v| v >= 0.0));
+/// ```
 #[derive(Config, Debug)]
 pub struct MlpConfig {
     /// Width of the input.
@@ -61,6 +76,17 @@ impl Mlp {
     /// # Shapes
     /// - input: `[batch, input_dim]`
     /// - output: `[batch, widths.last() or input_dim]`
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ActivationConfig, MlpConfig};
+    ///
+    /// let device = Device::flex();
+    /// // No layers: the identity, activation and all.
+    /// let identity = MlpConfig::new(3, vec![], ActivationConfig::Relu).init(&device);
+    /// let x = Tensor::<2>::from_floats([[1.0, -2.0, 3.0]], &device);
+    /// assert_eq!(identity.forward(x.clone()).into_data(), x.into_data());
+    /// ```
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
         self.layers
             .iter()
@@ -86,6 +112,22 @@ pub struct MlpEncoderConfig {
 
 impl MlpEncoderConfig {
     /// Builds the encoder on `device`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ActivationConfig, Encoder, MlpEncoderConfig};
+    ///
+    /// let device = Device::flex();
+    /// // 6 features and a 3-value condition in, a 2-dimensional posterior out.
+    /// let encoder = MlpEncoderConfig::new(6, vec![8], 2, ActivationConfig::Relu)
+    ///     .with_condition_dim(3)
+    ///     .init(&device);
+    /// let x = Tensor::<2>::ones([4, 6], &device);
+    /// let labels = Tensor::<2>::zeros([4, 3], &device);
+    /// let posterior = encoder.encode(x, Some(labels));
+    /// assert_eq!(posterior.mean.dims(), [4, 2]);
+    /// assert_eq!(posterior.log_var.dims(), [4, 2]);
+    /// ```
     pub fn init(&self, device: &Device) -> MlpEncoder {
         let body = MlpConfig::new(
             self.input_dim + self.condition_dim,
@@ -144,6 +186,16 @@ pub struct MlpDecoderConfig {
 
 impl MlpDecoderConfig {
     /// Builds the decoder on `device`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ActivationConfig, Decoder, MlpDecoderConfig};
+    ///
+    /// let device = Device::flex();
+    /// let decoder = MlpDecoderConfig::new(2, vec![8], 6, ActivationConfig::Relu).init(&device);
+    /// let z = Tensor::<2>::zeros([5, 2], &device);
+    /// assert_eq!(decoder.decode(z, None).dims(), [5, 6]); // one likelihood parameter per feature
+    /// ```
     pub fn init(&self, device: &Device) -> MlpDecoder {
         let body = MlpConfig::new(
             self.latent_dim + self.condition_dim,
@@ -173,6 +225,20 @@ impl MlpDecoder {
     ///
     /// # Shapes
     /// - bias: `[output_dim]`
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use vae_model::{ActivationConfig, MlpDecoderConfig, VaeError};
+    ///
+    /// let device = Device::flex();
+    /// let config = MlpDecoderConfig::new(2, vec![8], 6, ActivationConfig::Relu);
+    /// // Images whose mean intensity is 0.1: the bias is its logit, ln(0.1 / 0.9).
+    /// let bias = Tensor::<1>::full([6], (0.1f32 / 0.9).ln(), &device);
+    /// let decoder = config.init(&device).with_output_bias(bias.clone()).unwrap();
+    /// assert_eq!(decoder.output.bias.unwrap().val().into_data(), bias.into_data());
+    /// let wrong = config.init(&device).with_output_bias(Tensor::zeros([5], &device));
+    /// assert_eq!(wrong.unwrap_err(), VaeError::BiasShape { expected: 6, found: vec![5] });
+    /// ```
     pub fn with_output_bias(mut self, bias: Tensor<1>) -> Result<Self, VaeError> {
         let outputs = self.output.weight.dims()[1];
         if bias.dims() != [outputs] {
