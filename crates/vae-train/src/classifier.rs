@@ -157,7 +157,8 @@ pub fn predictions(classifier: &Classifier, x: Tensor<2>) -> Result<Vec<i64>, In
         .map_err(|e| InspectError::ReadBack(format!("{e:?}")))
 }
 
-fn label_tensor(labels: &[u8], device: &Device) -> Tensor<1, Int> {
+/// Class indices as an integer tensor `[labels.len()]`.
+pub(crate) fn label_tensor(labels: &[u8], device: &Device) -> Tensor<1, Int> {
     let values: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
     Tensor::from_data(TensorData::new(values, [labels.len()]), device)
 }

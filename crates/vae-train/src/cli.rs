@@ -34,6 +34,9 @@ pub enum Command {
     Traverse(TraverseArgs),
     /// Test-set negative ELBO, importance-weighted -log p(x), KL per dimension, active units.
     Evaluate(EvaluateArgs),
+    /// Label-probe accuracy: a linear classifier fitted on the training images' posterior means,
+    /// scored on the test images' (how much of the class the latent code holds).
+    Probe(ProbeArgs),
     /// Per-image anomaly scores (reconstruction error, negative ELBO, negative IW bound) of a
     /// dataset split as CSV; the AUROC of each when --normal-classes names the normal ones.
     Score(ScoreArgs),
@@ -404,6 +407,26 @@ pub struct DenoisingArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub output: ExperimentOutputArgs,
+}
+
+/// Arguments of `vae probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub run: RunArgs,
+    /// Fit the probe on the first N training images. Default: all.
+    #[arg(long)]
+    pub train_images: Option<usize>,
+    /// Full-batch Adam steps of the probe.
+    #[arg(long, default_value_t = 500)]
+    pub steps: usize,
+    /// Seeds the probe's initial weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the result as JSON to this file.
+    #[arg(long, value_name = "FILE.json")]
+    pub json: Option<PathBuf>,
 }
 
 /// Arguments of `vae denoise`.

@@ -11,7 +11,7 @@ use crate::cli::TrainClassifierArgs;
 use crate::cli::{
     AnomalyExperimentArgs, ClassifierTrainingArgs, CurvesArgs, DenoiseArgs, EvaluateArgs,
     ExperimentArgs, ExperimentCommand, ExportArgs, ImportArgs, InterpolateArgs, LatentPlotArgs,
-    ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs, WebArgs,
+    ProbeArgs, ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs, WebArgs,
 };
 use crate::config::TrainingConfig;
 use crate::data::ImageData;
@@ -127,6 +127,24 @@ pub fn run_evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     println!("{evaluation}");
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&evaluation)? + "\n";
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `vae probe`: prints the probe's accuracy (and writes it as JSON if asked).
+pub fn run_probe(args: &ProbeArgs) -> anyhow::Result<()> {
+    let probe = crate::inspect::probe::probe(&crate::inspect::probe::ProbeOptions {
+        run_dir: args.run.run_dir.clone(),
+        backend: Backend::resolve(args.run.backend)?,
+        data_dir: args.run.data_dir.clone(),
+        train_images: args.train_images,
+        steps: args.steps,
+        seed: args.seed,
+    })?;
+    print!("{probe}");
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&probe)? + "\n";
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::run_export(&args),
         Command::Import(args) => commands::run_import(&args),
         Command::Web(args) => commands::run_web(&args),
+        Command::Probe(args) => commands::run_probe(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -150,6 +150,48 @@ fn evaluate_reports_an_importance_weighted_bound_tighter_than_the_elbo() {
 }
 
 #[test]
+fn the_label_probe_reads_the_class_off_the_codes_well_above_chance() {
+    let run = trained_run().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let json = out.path().join("probe.json");
+    let data = mnist_dir();
+    let stdout = succeed(&[
+        "probe",
+        "--run-dir",
+        run,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--train-images",
+        "2000",
+        "--steps",
+        "300",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(p["train_images"], 2000);
+    assert_eq!(p["test_images"], 10_000);
+    assert_eq!(p["latent_dim"], 4);
+    let accuracy = p["test_accuracy"].as_f64().unwrap();
+    let majority = p["majority_share"].as_f64().unwrap();
+    // MNIST's most frequent test digit (1) is 11.35 %; even the smoke model's 4-D codes hold
+    // far more of the class than that (40 % when this test was written).
+    assert!(
+        (0.11..0.12).contains(&majority),
+        "majority share {majority}"
+    );
+    assert!(
+        accuracy > 2.0 * majority && accuracy <= 1.0,
+        "probe accuracy {accuracy} against {majority} for the most frequent class"
+    );
+
+    let stderr = fail(&["probe", "--run-dir", run, "--steps", "0"]);
+    assert!(stderr.contains("--steps"), "{stderr}");
+}
+
+#[test]
 fn scores_of_a_one_class_model_write_one_row_per_image_and_separate_the_other_classes() {
     // Trained on ones only (512 of them); the other digits have more ink and shapes it never
     // saw, so every score ranks them above the test set's ones.

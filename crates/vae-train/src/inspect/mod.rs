@@ -1,10 +1,12 @@
-//! Looking at a trained run: pictures, plots, the test-set evaluation and anomaly scores.
+//! Looking at a trained run: pictures, plots, the test-set evaluation, anomaly scores and the
+//! label probe.
 
 pub mod denoise;
 pub mod evaluate;
 pub mod images;
 pub mod pictures;
 pub mod plots;
+pub mod probe;
 pub mod sampling;
 pub mod score;
 
