@@ -14,6 +14,26 @@ use burn::prelude::*;
 /// If the rows differ in length (a programmer error: every image of an [`ImageData`] has
 /// the same size).
 ///
+/// # Example
+/// ```rust
+/// use burn::prelude::*;
+/// use vae_data::images_to_tensor;
+///
+/// let device = Device::flex();
+/// // Two images of three pixels each (e.g. `data.pixels(i)` of an `ImageData`).
+/// let rows: [&[u8]; 2] = [&[0, 51, 255], &[255, 102, 0]];
+/// let x = images_to_tensor(rows.into_iter(), &device);
+/// assert_eq!(x.dims(), [2, 3]);
+/// let values = x.into_data().try_to_vec::<f32>()?;
+/// let expected = [0.0, 0.2, 1.0, 1.0, 0.4, 0.0];
+/// assert!(values.iter().zip(expected).all(|(v, e)| (v - e).abs() < 1e-6));
+///
+/// // A batch of an `ImageData`'s images: `(0..n).map(|i| data.pixels(i))`.
+/// let empty = images_to_tensor(std::iter::empty::<&[u8]>(), &device);
+/// assert_eq!(empty.dims(), [0, 0]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// [`ImageData`]: crate::ImageData
 pub fn images_to_tensor<'a>(
     rows: impl ExactSizeIterator<Item = &'a [u8]>,

@@ -11,7 +11,27 @@ use crate::kind::DatasetKind;
 use crate::lookup::{Location, locate};
 use crate::{IMAGE_SIDE, idx};
 
-/// One image and its label.
+/// One image and its label: what [`ImageData`]'s [`Dataset::get`] returns.
+///
+/// ```rust
+/// # use vae_data::{Dataset, ImageFolderConfig, Split};
+/// # let dir = tempfile::tempdir()?;
+/// # for (class, level) in [("cats", 0), ("dogs", 255)] {
+/// #     std::fs::create_dir(dir.path().join(class))?;
+/// #     for i in 0..3 {
+/// #         let path = dir.path().join(class).join(format!("{i}.png"));
+/// #         image::GrayImage::from_pixel(2, 2, image::Luma([level])).save(path)?;
+/// #     }
+/// # }
+/// # let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+/// # folder.validation_fraction = 0.0;
+/// # let data = folder.load(Split::Train)?;
+/// // `data`: cats (label 0, black) then dogs (label 1, white), 2x2 greyscale.
+/// let image = data.get(3)?;
+/// assert_eq!(image.label, 1);
+/// assert_eq!(image.pixels, [255; 4]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelledImage {
     /// Pixels, 0..=255, channel by channel, each row-major (`[channels, height, width]`).
@@ -24,6 +44,37 @@ pub struct LabelledImage {
 /// `len * channels * height * width` bytes: MNIST or Fashion-MNIST
 /// ([`DatasetKind::load`]) or a folder of PNG/JPEG files
 /// ([`ImageFolderConfig::load`](crate::ImageFolderConfig::load)).
+///
+/// The examples build one from a tiny folder of PNG files (MNIST needs its real files):
+///
+/// ```rust
+/// use image::{GrayImage, Luma};
+/// use vae_data::{Dataset, ImageFolderConfig, Split};
+///
+/// // Two classes of 2x2 greyscale PNGs: cats (black) and dogs (white).
+/// let dir = tempfile::tempdir()?;
+/// for (class, level) in [("cats", 0), ("dogs", 255)] {
+///     std::fs::create_dir(dir.path().join(class))?;
+///     for i in 0..3 {
+///         let path = dir.path().join(class).join(format!("{i}.png"));
+///         GrayImage::from_pixel(2, 2, Luma([level])).save(path)?;
+///     }
+/// }
+/// let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+/// folder.validation_fraction = 0.0; // every image in `Split::Train`, in sorted order
+/// let data = folder.load(Split::Train)?;
+///
+/// assert_eq!((data.len(), data.shape(), data.image_len()), (6, [1, 2, 2], 4));
+/// assert_eq!(data.class_names(), ["cats", "dogs"]);
+/// assert_eq!(data.labels(), [0, 0, 0, 1, 1, 1]);
+/// assert_eq!(data.pixels(0), [0; 4]);
+/// // Burn's `Dataset`: `len`, `get` and `iter`, one `LabelledImage` at a time.
+/// for image in data.iter() {
+///     let image = image?;
+///     assert_eq!(image.pixels, [255 * image.label; 4]); // the dogs are white
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ImageData {
     source: DataSource,
@@ -36,6 +87,28 @@ pub struct ImageData {
 }
 
 /// Where an [`ImageData`]'s images come from.
+///
+/// ```rust
+/// # use vae_data::{Dataset, ImageFolderConfig, Split};
+/// # let dir = tempfile::tempdir()?;
+/// # for (class, level) in [("cats", 0), ("dogs", 255)] {
+/// #     std::fs::create_dir(dir.path().join(class))?;
+/// #     for i in 0..3 {
+/// #         let path = dir.path().join(class).join(format!("{i}.png"));
+/// #         image::GrayImage::from_pixel(2, 2, image::Luma([level])).save(path)?;
+/// #     }
+/// # }
+/// # let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+/// # folder.validation_fraction = 0.0;
+/// # let data = folder.load(Split::Train)?;
+/// use vae_data::{DataSource, DatasetKind};
+///
+/// // `data`: a folder with class subfolders.
+/// assert_eq!(data.source(), DataSource::Folder { labelled: true });
+/// // MNIST and Fashion-MNIST (from `DatasetKind::load`) give `DataSource::Idx(kind)`.
+/// assert_ne!(data.source(), DataSource::Idx(DatasetKind::Mnist));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataSource {
     /// One of the IDX datasets.
@@ -54,6 +127,30 @@ impl DatasetKind {
     /// the download cache, downloading the split's files there if they are missing (the
     /// `download` feature, on by default; see `DatasetKind::download`).
     ///
+    /// ```no_run
+    /// use vae_data::{Dataset, DatasetKind, Split};
+    ///
+    /// // No folder given: the environment variable, the system folder, then the download.
+    /// let test = DatasetKind::Mnist.load(Split::Test, None)?;
+    /// assert_eq!((test.len(), test.shape()), (10_000, [1, 28, 28]));
+    /// # Ok::<(), vae_data::DataError>(())
+    /// ```
+    ///
+    /// A folder given is the only place looked in; here it lacks the files, and the error
+    /// names the first one missing:
+    ///
+    /// ```rust
+    /// use vae_data::{DataError, DatasetKind, Split};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let error = DatasetKind::Mnist.load(Split::Test, Some(dir.path())).unwrap_err();
+    /// assert!(matches!(error, DataError::Missing { .. }));
+    /// assert!(error.to_string().contains(
+    ///     "MNIST file t10k-images-idx3-ubyte (or t10k-images-idx3-ubyte.gz) is missing"
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// [`FASHION_MNIST_SYSTEM_DIR`]: crate::FASHION_MNIST_SYSTEM_DIR
     pub fn load(self, split: Split, data_dir: Option<&Path>) -> Result<ImageData, DataError> {
         match self.locate(data_dir)? {
@@ -64,6 +161,23 @@ impl DatasetKind {
 
     /// The folder [`load`](Self::load) would read, or `None` where it would use the download
     /// cache. Checks that an environment variable names a folder.
+    ///
+    /// ```rust
+    /// use std::path::Path;
+    ///
+    /// use vae_data::DatasetKind;
+    ///
+    /// // A `data_dir` comes first, whatever the environment says.
+    /// let dir = Path::new("/data/fashion-mnist");
+    /// let found = DatasetKind::FashionMnist.data_dir(Some(dir))?;
+    /// assert_eq!(found.as_deref(), Some(dir));
+    /// // Without one: the environment variable's folder, the system folder, else `None`.
+    /// match DatasetKind::FashionMnist.data_dir(None)? {
+    ///     Some(dir) => println!("reading {}", dir.display()),
+    ///     None => println!("using the download cache"),
+    /// }
+    /// # Ok::<(), vae_data::DataError>(())
+    /// ```
     pub fn data_dir(self, data_dir: Option<&Path>) -> Result<Option<PathBuf>, DataError> {
         Ok(match self.locate(data_dir)? {
             Location::Dir(dir) => Some(dir),
@@ -88,6 +202,36 @@ impl DatasetKind {
 
     /// Reads and verifies (SHA-256 of the decompressed bytes) a split's two IDX files, plain
     /// or `.gz`, in `dir`. Files of the other dataset are reported as such.
+    ///
+    /// Only the original files pass: a well-formed IDX file with other contents is refused by
+    /// its checksum, the error naming the file.
+    ///
+    /// ```rust
+    /// use std::io::Write;
+    ///
+    /// use vae_data::{DataError, DatasetKind, Split};
+    ///
+    /// /// An IDX file: the big-endian magic number and dimensions, then the bytes.
+    /// fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    ///     let mut bytes = magic.to_be_bytes().to_vec();
+    ///     dims.iter().for_each(|d| bytes.extend(d.to_be_bytes()));
+    ///     bytes.extend(data);
+    ///     bytes
+    /// }
+    ///
+    /// // Two 28x28 images (gzipped, as distributed) and their two labels (plain).
+    /// let dir = tempfile::tempdir()?;
+    /// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    /// gz.write_all(&idx(0x0803, &[2, 28, 28], &[0; 2 * 784]))?;
+    /// std::fs::write(dir.path().join("t10k-images-idx3-ubyte.gz"), gz.finish()?)?;
+    /// std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), idx(0x0801, &[2], &[3, 7]))?;
+    ///
+    /// let error = DatasetKind::Mnist.from_dir(Split::Test, dir.path()).unwrap_err();
+    /// assert!(matches!(error, DataError::Corrupt { .. }));
+    /// let message = error.to_string();
+    /// assert!(message.contains("t10k-images-idx3-ubyte.gz is corrupt: its SHA-256 is"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_dir(self, split: Split, dir: &Path) -> Result<ImageData, DataError> {
         if !dir.is_dir() {
             return Err(DataError::DirNotFound {
@@ -109,11 +253,33 @@ impl DatasetKind {
 impl ImageData {
     /// Loads a split of MNIST from `data_dir`, else from `VAE_MNIST_DIR`, else from the
     /// download cache: `DatasetKind::Mnist.load(split, data_dir)` (see [`DatasetKind::load`]).
+    ///
+    /// ```rust
+    /// use vae_data::{ImageData, Split};
+    ///
+    /// // A folder without the files: the error names the one missing and where to put it.
+    /// let dir = tempfile::tempdir()?;
+    /// let message = ImageData::load(Split::Train, Some(dir.path())).unwrap_err().to_string();
+    /// let file = "train-images-idx3-ubyte (or train-images-idx3-ubyte.gz) is missing";
+    /// assert!(message.contains(file));
+    /// assert!(message.contains("VAE_MNIST_DIR"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load(split: Split, data_dir: Option<&Path>) -> Result<Self, DataError> {
         DatasetKind::Mnist.load(split, data_dir)
     }
 
     /// Reads and verifies a split of MNIST from `dir`: `DatasetKind::Mnist.from_dir(..)`.
+    ///
+    /// ```rust
+    /// use std::path::Path;
+    ///
+    /// use vae_data::{DataError, DirOrigin, ImageData, Split};
+    ///
+    /// let error = ImageData::from_dir(Split::Test, Path::new("/no/such/mnist")).unwrap_err();
+    /// assert!(matches!(error, DataError::DirNotFound { origin: DirOrigin::DataDir, .. }));
+    /// assert!(error.to_string().contains("/no/such/mnist (from --data-dir) does not exist"));
+    /// ```
     pub fn from_dir(split: Split, dir: &Path) -> Result<Self, DataError> {
         DatasetKind::Mnist.from_dir(split, dir)
     }
@@ -153,6 +319,25 @@ impl ImageData {
 
     /// The file image `index` was read from (an image folder's), or `None` (MNIST and
     /// Fashion-MNIST, or an index out of range).
+    ///
+    /// ```rust
+    /// # use vae_data::{Dataset, ImageFolderConfig, Split};
+    /// # let dir = tempfile::tempdir()?;
+    /// # for (class, level) in [("cats", 0), ("dogs", 255)] {
+    /// #     std::fs::create_dir(dir.path().join(class))?;
+    /// #     for i in 0..3 {
+    /// #         let path = dir.path().join(class).join(format!("{i}.png"));
+    /// #         image::GrayImage::from_pixel(2, 2, image::Luma([level])).save(path)?;
+    /// #     }
+    /// # }
+    /// # let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+    /// # folder.validation_fraction = 0.0;
+    /// # let data = folder.load(Split::Train)?;
+    /// // `data`: cats/0.png, cats/1.png, cats/2.png, dogs/0.png, ...
+    /// assert_eq!(data.file(3), Some(dir.path().join("dogs/0.png").as_path()));
+    /// assert_eq!(data.file(6), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn file(&self, index: usize) -> Option<&Path> {
         self.files.get(index).map(PathBuf::as_path)
     }
@@ -164,6 +349,23 @@ impl ImageData {
 
     /// Whether the labels mean something: always for MNIST and Fashion-MNIST; for a folder,
     /// when its images are in class subfolders.
+    ///
+    /// ```rust
+    /// use vae_data::{ImageFolderConfig, Split, UNLABELLED_CLASS};
+    ///
+    /// // Images directly in the folder: one class, every label 0, not labelled.
+    /// let dir = tempfile::tempdir()?;
+    /// for name in ["a.png", "b.png"] {
+    ///     image::GrayImage::new(2, 2).save(dir.path().join(name))?;
+    /// }
+    /// let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+    /// folder.validation_fraction = 0.0;
+    /// let data = folder.load(Split::Train)?;
+    /// assert!(!data.is_labelled());
+    /// assert_eq!(data.labels(), [0, 0]);
+    /// assert_eq!(data.class_names(), [UNLABELLED_CLASS]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_labelled(&self) -> bool {
         !matches!(self.source, DataSource::Folder { labelled: false })
     }
@@ -185,6 +387,26 @@ impl ImageData {
     }
 
     /// Keeps only the first `count` images (all of them if `count` is larger).
+    ///
+    /// ```rust
+    /// # use vae_data::{Dataset, ImageFolderConfig, Split};
+    /// # let dir = tempfile::tempdir()?;
+    /// # for (class, level) in [("cats", 0), ("dogs", 255)] {
+    /// #     std::fs::create_dir(dir.path().join(class))?;
+    /// #     for i in 0..3 {
+    /// #         let path = dir.path().join(class).join(format!("{i}.png"));
+    /// #         image::GrayImage::from_pixel(2, 2, image::Luma([level])).save(path)?;
+    /// #     }
+    /// # }
+    /// # let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+    /// # folder.validation_fraction = 0.0;
+    /// # let data = folder.load(Split::Train)?;
+    /// // `data`: 6 images, labels 0, 0, 0, 1, 1, 1.
+    /// let few = data.clone().truncate(4);
+    /// assert_eq!((few.len(), few.labels()), (4, &[0, 0, 0, 1][..]));
+    /// assert_eq!(data.truncate(100).len(), 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn truncate(mut self, count: usize) -> Self {
         let count = count.min(self.labels.len());
         self.labels.truncate(count);
@@ -200,6 +422,25 @@ impl ImageData {
     ///
     /// This is the *static* binarization of the literature (one fixed binary copy of the
     /// data); the *dynamic* one draws anew each time an image is used, on the device.
+    ///
+    /// ```rust
+    /// use vae_data::{ImageFolderConfig, Split};
+    ///
+    /// // One 16x16 image of mid grey (128 of 255).
+    /// let dir = tempfile::tempdir()?;
+    /// image::GrayImage::from_pixel(16, 16, image::Luma([128])).save(dir.path().join("grey.png"))?;
+    /// let mut folder = ImageFolderConfig::new(dir.path(), 1, 16, 16);
+    /// folder.validation_fraction = 0.0;
+    /// let data = folder.load(Split::Train)?;
+    ///
+    /// let binary = data.clone().binarized(7);
+    /// assert!(binary.pixels(0).iter().all(|&p| p == 0 || p == 255));
+    /// let white = binary.pixels(0).iter().filter(|&&p| p == 255).count();
+    /// assert!((64..192).contains(&white), "about half of 256: {white}");
+    /// // The same seed, the same draws.
+    /// assert_eq!(data.binarized(7).pixels(0), binary.pixels(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn binarized(mut self, seed: u64) -> Self {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -216,6 +457,28 @@ impl ImageData {
 
     /// Keeps only the images whose label is in `classes`, in their order (the one-class
     /// protocol of anomaly detection trains on one class).
+    ///
+    /// ```rust
+    /// # use vae_data::{Dataset, ImageFolderConfig, Split};
+    /// # let dir = tempfile::tempdir()?;
+    /// # for (class, level) in [("cats", 0), ("dogs", 255)] {
+    /// #     std::fs::create_dir(dir.path().join(class))?;
+    /// #     for i in 0..3 {
+    /// #         let path = dir.path().join(class).join(format!("{i}.png"));
+    /// #         image::GrayImage::from_pixel(2, 2, image::Luma([level])).save(path)?;
+    /// #     }
+    /// # }
+    /// # let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+    /// # folder.validation_fraction = 0.0;
+    /// # let data = folder.load(Split::Train)?;
+    /// // `data`: 3 cats (label 0) then 3 dogs (label 1).
+    /// let dogs = data.keep_classes(&[1]);
+    /// assert_eq!(dogs.labels(), [1, 1, 1]);
+    /// assert_eq!(dogs.pixels(0), [255; 4]);
+    /// assert_eq!(dogs.file(0), Some(dir.path().join("dogs/0.png").as_path()));
+    /// assert_eq!(dogs.class_names(), ["cats", "dogs"]); // labels keep their meaning
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn keep_classes(self, classes: &[u8]) -> Self {
         let mut pixels = Vec::new();
         let mut labels = Vec::new();
@@ -240,12 +503,51 @@ impl ImageData {
     ///
     /// # Panics
     /// If `index` is not below the number of images.
+    ///
+    /// ```rust
+    /// use image::{GrayImage, Luma, Rgb, RgbImage};
+    /// use vae_data::{ImageFolderConfig, Split};
+    ///
+    /// // A 3-wide, 2-high gradient: pixel (x, y) is 10 * (3 * y + x).
+    /// let dir = tempfile::tempdir()?;
+    /// let gradient = GrayImage::from_fn(3, 2, |x, y| Luma([(10 * (3 * y + x)) as u8]));
+    /// gradient.save(dir.path().join("image.png"))?;
+    /// let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 3);
+    /// folder.validation_fraction = 0.0;
+    /// assert_eq!(folder.load(Split::Train)?.pixels(0), [0, 10, 20, 30, 40, 50]); // row-major
+    ///
+    /// // RGB: all the red values, then all the green, then all the blue.
+    /// RgbImage::from_pixel(3, 2, Rgb([1, 2, 3])).save(dir.path().join("image.png"))?;
+    /// folder.channels = 3;
+    /// let rgb = folder.load(Split::Train)?;
+    /// assert_eq!(rgb.pixels(0), [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pixels(&self, index: usize) -> &[u8] {
         let len = self.image_len();
         &self.pixels[index * len..(index + 1) * len]
     }
 
     /// Labels, one per image.
+    ///
+    /// ```rust
+    /// # use vae_data::{Dataset, ImageFolderConfig, Split};
+    /// # let dir = tempfile::tempdir()?;
+    /// # for (class, level) in [("cats", 0), ("dogs", 255)] {
+    /// #     std::fs::create_dir(dir.path().join(class))?;
+    /// #     for i in 0..3 {
+    /// #         let path = dir.path().join(class).join(format!("{i}.png"));
+    /// #         image::GrayImage::from_pixel(2, 2, image::Luma([level])).save(path)?;
+    /// #     }
+    /// # }
+    /// # let mut folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+    /// # folder.validation_fraction = 0.0;
+    /// # let data = folder.load(Split::Train)?;
+    /// // `data`: 3 cats then 3 dogs; a label indexes `class_names`.
+    /// assert_eq!(data.labels(), [0, 0, 0, 1, 1, 1]);
+    /// assert_eq!(data.class_names()[usize::from(data.labels()[5])], "dogs");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn labels(&self) -> &[u8] {
         &self.labels
     }

@@ -26,6 +26,24 @@ const FASHION_MNIST_MIRRORS: [&str; 1] =
     ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"];
 
 /// Where and how [`DatasetKind::download`] fetches a dataset's files.
+///
+/// ```rust
+/// use std::time::Duration;
+///
+/// use vae_data::{DownloadConfig, DatasetKind};
+///
+/// let config = DownloadConfig {
+///     mirrors: vec!["https://example.org/mnist/".to_string()],
+///     cache_dir: std::env::temp_dir().join("my-mnist"),
+///     connect_timeout: Duration::from_secs(5),
+///     file_timeout: Duration::from_secs(120),
+/// };
+/// // Or the defaults, changed where needed:
+/// let defaults = DownloadConfig::new(DatasetKind::Mnist)?;
+/// assert_eq!(defaults.connect_timeout, Duration::from_secs(30));
+/// assert_ne!(config, defaults);
+/// # Ok::<(), vae_data::DataError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DownloadConfig {
     /// Base URLs, tried in order; file `NAME` is fetched from `<mirror>NAME.gz`.
@@ -42,6 +60,21 @@ impl DownloadConfig {
     /// The defaults for `kind`: its mirror environment variable's URL (if set) then
     /// [`DatasetKind::mirrors`], into [`DatasetKind::cache_dir`], with a 30 s connection and
     /// a 10 min per-file timeout.
+    ///
+    /// ```rust
+    /// use std::time::Duration;
+    ///
+    /// use vae_data::{DownloadConfig, DatasetKind};
+    ///
+    /// let kind = DatasetKind::FashionMnist;
+    /// let config = DownloadConfig::new(kind)?;
+    /// // The public mirrors come last (after `VAE_FASHION_MNIST_MIRROR`'s URL, if set).
+    /// let public: Vec<String> = kind.mirrors().iter().map(|url| url.to_string()).collect();
+    /// assert!(config.mirrors.ends_with(&public));
+    /// assert_eq!(Some(&config.cache_dir), kind.cache_dir().as_ref());
+    /// assert_eq!(config.file_timeout, Duration::from_secs(600));
+    /// # Ok::<(), vae_data::DataError>(())
+    /// ```
     pub fn new(kind: DatasetKind) -> Result<Self, DataError> {
         let cache_dir = kind.cache_dir().ok_or_else(|| DataError::Unavailable {
             dataset: kind,
@@ -67,6 +100,14 @@ impl DownloadConfig {
 
 impl DatasetKind {
     /// The public mirrors [`download`](Self::download) tries, in order.
+    ///
+    /// ```rust
+    /// use vae_data::DatasetKind;
+    ///
+    /// let first = DatasetKind::Mnist.mirrors()[0];
+    /// assert_eq!(first, "https://ossci-datasets.s3.amazonaws.com/mnist/");
+    /// assert!(DatasetKind::ALL.iter().all(|kind| !kind.mirrors().is_empty()));
+    /// ```
     pub fn mirrors(self) -> &'static [&'static str] {
         match self {
             DatasetKind::Mnist => &MNIST_MIRRORS,
@@ -75,6 +116,13 @@ impl DatasetKind {
     }
 
     /// The environment variable naming a mirror tried before the public ones.
+    ///
+    /// ```rust
+    /// use vae_data::{DatasetKind, MNIST_MIRROR_ENV};
+    ///
+    /// assert_eq!(DatasetKind::Mnist.mirror_env_var(), MNIST_MIRROR_ENV);
+    /// assert_eq!(DatasetKind::FashionMnist.mirror_env_var(), "VAE_FASHION_MNIST_MIRROR");
+    /// ```
     pub fn mirror_env_var(self) -> &'static str {
         match self {
             DatasetKind::Mnist => MNIST_MIRROR_ENV,
@@ -85,6 +133,16 @@ impl DatasetKind {
     /// The folder downloads are kept in: `burn-vae/<id>` in the user's cache folder
     /// (`~/.cache/burn-vae/mnist` on Linux, or under `$XDG_CACHE_HOME`); `None` where the
     /// system has no cache folder.
+    ///
+    /// ```rust
+    /// use std::path::Path;
+    ///
+    /// use vae_data::DatasetKind;
+    ///
+    /// if let Some(dir) = DatasetKind::FashionMnist.cache_dir() {
+    ///     assert!(dir.ends_with(Path::new("burn-vae").join("fashion-mnist")));
+    /// }
+    /// ```
     pub fn cache_dir(self) -> Option<PathBuf> {
         dirs::cache_dir().map(|cache| cache.join("burn-vae").join(self.id()))
     }
@@ -93,6 +151,33 @@ impl DatasetKind {
     /// is not there yet. A download is kept only once its SHA-256 matches the dataset's
     /// table; when every mirror fails, the error lists each URL and why. A cached file that
     /// no longer matches (damaged on disk) is downloaded again, once.
+    ///
+    /// ```no_run
+    /// use vae_data::{Dataset, DatasetKind, DownloadConfig, Split};
+    ///
+    /// let mut config = DownloadConfig::new(DatasetKind::Mnist)?;
+    /// config.cache_dir = "data/mnist".into();
+    /// let train = DatasetKind::Mnist.download(Split::Train, &config)?; // needs the network once
+    /// assert_eq!(train.len(), 60_000);
+    /// # Ok::<(), vae_data::DataError>(())
+    /// ```
+    ///
+    /// When no mirror serves a file, the error lists each one tried (here: none):
+    ///
+    /// ```rust
+    /// use vae_data::{DataError, DatasetKind, DownloadConfig, Split};
+    ///
+    /// let cache = tempfile::tempdir()?;
+    /// let mut config = DownloadConfig::new(DatasetKind::Mnist)?;
+    /// config.cache_dir = cache.path().to_path_buf();
+    /// config.mirrors.clear();
+    /// let error = DatasetKind::Mnist.download(Split::Test, &config).unwrap_err();
+    /// assert!(matches!(error, DataError::Download { .. }));
+    /// let message = error.to_string();
+    /// assert!(message.contains("t10k-images-idx3-ubyte.gz could not be downloaded"));
+    /// assert!(message.contains("no mirror is configured"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn download(self, split: Split, config: &DownloadConfig) -> Result<ImageData, DataError> {
         self.fetch_missing(split, config)?;
         match self.from_dir(split, &config.cache_dir) {

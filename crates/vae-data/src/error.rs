@@ -8,6 +8,22 @@ use thiserror::Error;
 use crate::kind::DatasetKind;
 
 /// Where a data folder that does not exist was named.
+///
+/// ```rust
+/// use std::path::Path;
+///
+/// use vae_data::{DataError, DatasetKind, DirOrigin, Split};
+///
+/// let dir = Path::new("/no/such/folder");
+/// let error = DatasetKind::FashionMnist.load(Split::Train, Some(dir)).unwrap_err();
+/// let DataError::DirNotFound { origin, .. } = error else { panic!("{error}") };
+/// assert_eq!(origin, DirOrigin::DataDir);
+/// assert_eq!(origin.to_string(), "--data-dir");
+/// assert_eq!(
+///     DirOrigin::EnvVar("VAE_MNIST_DIR").to_string(),
+///     "the environment variable VAE_MNIST_DIR"
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirOrigin {
     /// The `data_dir` argument (the `--data-dir` flag of the `vae` command).
@@ -25,7 +41,27 @@ impl fmt::Display for DirOrigin {
     }
 }
 
-/// Dataset files that are missing, damaged or of another dataset.
+/// Dataset files that are missing, damaged or of another dataset, and image folders that
+/// cannot be read. Each message names the dataset or file, the problem and the fix.
+///
+/// ```rust
+/// use image::GrayImage;
+/// use vae_data::{DataError, ImageFolderConfig, Split};
+///
+/// // Images beside class subfolders: their class is unknown.
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("cats"))?;
+/// GrayImage::new(2, 2).save(dir.path().join("cats/0.png"))?;
+/// GrayImage::new(2, 2).save(dir.path().join("stray.png"))?;
+/// let error = ImageFolderConfig::new(dir.path(), 1, 2, 2)
+///     .load(Split::Train)
+///     .unwrap_err();
+/// assert!(matches!(error, DataError::MixedFolder { .. }));
+/// let message = error.to_string();
+/// assert!(message.contains("stray.png"), "{message}");
+/// assert!(message.contains("move every image into the subfolder of its class"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Error)]
 pub enum DataError {
     /// Neither a local folder nor the download gave the data.

@@ -3,7 +3,22 @@
 
 use crate::kind::DatasetKind;
 
-/// Which part of a dataset (MNIST and Fashion-MNIST have the same two).
+/// Which part of a dataset (MNIST and Fashion-MNIST have the same two). For an image folder
+/// ([`ImageFolderConfig`](crate::ImageFolderConfig)), [`Split::Test`] is the held-out share.
+///
+/// ```rust
+/// use vae_data::{Dataset, ImageFolderConfig, Split};
+///
+/// // Ten images, the default 10 % held out: nine to train on, one to validate with.
+/// let dir = tempfile::tempdir()?;
+/// for i in 0..10 {
+///     image::GrayImage::new(2, 2).save(dir.path().join(format!("{i}.png")))?;
+/// }
+/// let folder = ImageFolderConfig::new(dir.path(), 1, 2, 2);
+/// assert_eq!(folder.load(Split::Train)?.len(), 9);
+/// assert_eq!(folder.load(Split::Test)?.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Split {
     /// The 60,000 training images.

@@ -30,16 +30,32 @@ pub const UNLABELLED_CLASS: &str = "unlabelled";
 
 /// Where and how to read a folder of images: the `image_folder` section of a config.
 ///
-/// ```no_run
+/// ```rust
 /// use vae_data::{Dataset, ImageFolderConfig, Split};
 ///
-/// // photos/cats/*.jpg and photos/dogs/*.png: labels 0 (cats) and 1 (dogs).
-/// let folder = ImageFolderConfig::new("photos", 3, 32, 32);
+/// # let tmp = tempfile::tempdir()?;
+/// # let photos = tmp.path().join("photos");
+/// # for class in ["cats", "dogs"] {
+/// #     std::fs::create_dir_all(photos.join(class))?;
+/// #     for i in 0..10 {
+/// #         let path = photos.join(class).join(format!("{i}.png"));
+/// #         image::RgbImage::from_pixel(40, 30, image::Rgb([i * 20, 0, 0])).save(path)?;
+/// #     }
+/// # }
+/// // photos/cats/*.png and photos/dogs/*.png, 10 each: labels 0 (cats) and 1 (dogs).
+/// let folder = ImageFolderConfig::new(&photos, 3, 32, 32);
 /// let train = folder.load(Split::Train)?;
 /// let valid = folder.load(Split::Test)?; // 10 % of the images, the same ones every time
-/// assert_eq!(train.shape(), [3, 32, 32]);
-/// println!("{} + {} images of {:?}", train.len(), valid.len(), train.class_names());
-/// # Ok::<(), vae_data::DataError>(())
+/// assert_eq!((train.len(), valid.len()), (18, 2));
+/// assert_eq!(train.shape(), [3, 32, 32]); // resized from 40x30
+/// assert_eq!(train.class_names(), ["cats", "dogs"]);
+/// assert_eq!(folder.load(Split::Test)?.labels(), valid.labels());
+///
+/// // As a config section: only `path`, `height` and `width` are required.
+/// let json = r#"{ "path": "photos", "height": 28, "width": 28 }"#;
+/// let config: ImageFolderConfig = serde_json::from_str(json)?;
+/// assert_eq!(config, ImageFolderConfig::new("photos", 1, 28, 28));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageFolderConfig {
@@ -90,6 +106,15 @@ struct ImageFile {
 impl ImageFolderConfig {
     /// A folder read as `channels` (1 or 3) × `height` × `width` images, resized if needed,
     /// with 10 % held out for validation by seed 0.
+    ///
+    /// ```rust
+    /// use vae_data::ImageFolderConfig;
+    ///
+    /// let folder = ImageFolderConfig::new("photos", 3, 64, 48);
+    /// assert_eq!(folder.shape(), [3, 64, 48]); // [channels, height, width]
+    /// assert!(folder.resize);
+    /// assert_eq!((folder.validation_fraction, folder.split_seed), (0.1, 0));
+    /// ```
     pub fn new(path: impl Into<PathBuf>, channels: usize, height: usize, width: usize) -> Self {
         Self {
             path: path.into(),
@@ -108,6 +133,17 @@ impl ImageFolderConfig {
     }
 
     /// What is wrong with the settings, if anything (the folder itself is not read).
+    ///
+    /// ```rust
+    /// use vae_data::ImageFolderConfig;
+    ///
+    /// assert_eq!(ImageFolderConfig::new("photos", 1, 28, 28).problem(), None);
+    /// let two_channels = ImageFolderConfig::new("photos", 2, 28, 28).problem().unwrap();
+    /// assert!(two_channels.contains("use 1 (greyscale) or 3 (RGB)"));
+    /// let mut all_held_out = ImageFolderConfig::new("photos", 1, 28, 28);
+    /// all_held_out.validation_fraction = 1.0;
+    /// assert!(all_held_out.problem().unwrap().contains("use a share in [0, 1)"));
+    /// ```
     pub fn problem(&self) -> Option<String> {
         if self.channels != 1 && self.channels != 3 {
             return Some(format!(
@@ -136,6 +172,30 @@ impl ImageFolderConfig {
     /// at least one image when the fraction is above 0) or [`Split::Train`] (the rest), in
     /// the shuffled order; only that split's files are decoded. With a fraction of 0 every
     /// image is in [`Split::Train`], in the sorted order of the paths.
+    ///
+    /// ```rust
+    /// use image::{GrayImage, Luma};
+    /// use vae_data::{DataError, Dataset, ImageFolderConfig, Split, UNLABELLED_CLASS};
+    ///
+    /// // Four unlabelled 8x8 images, read as 4x4 (resized, bilinear).
+    /// let dir = tempfile::tempdir()?;
+    /// for (i, level) in [0, 60, 120, 180].into_iter().enumerate() {
+    ///     GrayImage::from_pixel(8, 8, Luma([level])).save(dir.path().join(format!("{i}.png")))?;
+    /// }
+    /// let mut folder = ImageFolderConfig::new(dir.path(), 1, 4, 4);
+    /// folder.validation_fraction = 0.25; // one of the four, chosen by `split_seed`
+    /// let (train, valid) = (folder.load(Split::Train)?, folder.load(Split::Test)?);
+    /// assert_eq!((train.len(), valid.len(), train.shape()), (3, 1, [1, 4, 4]));
+    /// assert_eq!(train.class_names(), [UNLABELLED_CLASS]);
+    ///
+    /// // A file that is not an image, beside them: the error names it.
+    /// std::fs::write(dir.path().join("broken.png"), "not a PNG")?;
+    /// folder.validation_fraction = 0.0;
+    /// let error = folder.load(Split::Train).unwrap_err();
+    /// assert!(matches!(error, DataError::BadImage { .. }));
+    /// assert!(error.to_string().contains("broken.png"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load(&self, split: Split) -> Result<ImageData, DataError> {
         if let Some(reason) = self.problem() {
             return Err(DataError::FolderSettings { reason });

@@ -34,6 +34,22 @@ const FASHION_MNIST_CLASSES: [&str; NUM_CLASSES] = [
 
 /// A 28x28 greyscale dataset in MNIST's IDX format. Serialised as `"mnist"` or
 /// `"fashion-mnist"` (the names [`FromStr`] accepts too).
+///
+/// ```rust
+/// use vae_data::{DataError, DatasetKind};
+///
+/// let kind: DatasetKind = "fashion-mnist".parse()?;
+/// assert_eq!(kind, DatasetKind::FashionMnist);
+/// assert_eq!((kind.id(), kind.name()), ("fashion-mnist", "Fashion-MNIST"));
+/// assert_eq!(kind.to_string(), "Fashion-MNIST");
+/// assert_eq!(DatasetKind::default(), DatasetKind::Mnist);
+///
+/// // Only the ids parse; the error lists them.
+/// let error = "fashion".parse::<DatasetKind>().unwrap_err();
+/// assert!(matches!(error, DataError::UnknownDataset { .. }));
+/// assert!(error.to_string().contains(r#"use "mnist" or "fashion-mnist""#));
+/// # Ok::<(), DataError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
@@ -66,6 +82,14 @@ impl DatasetKind {
     }
 
     /// The environment variable that names a folder of this dataset's files.
+    ///
+    /// ```rust
+    /// use vae_data::{DatasetKind, FASHION_MNIST_DIR_ENV, MNIST_DIR_ENV};
+    ///
+    /// assert_eq!(DatasetKind::Mnist.env_var(), MNIST_DIR_ENV);
+    /// assert_eq!(DatasetKind::FashionMnist.env_var(), "VAE_FASHION_MNIST_DIR");
+    /// # assert_eq!(FASHION_MNIST_DIR_ENV, "VAE_FASHION_MNIST_DIR");
+    /// ```
     pub fn env_var(self) -> &'static str {
         match self {
             DatasetKind::Mnist => MNIST_DIR_ENV,
@@ -75,6 +99,18 @@ impl DatasetKind {
 
     /// A system folder looked in after the environment variable, if the dataset has one
     /// ([`FASHION_MNIST_SYSTEM_DIR`] for Fashion-MNIST; none for MNIST).
+    ///
+    /// ```rust
+    /// use std::path::Path;
+    ///
+    /// use vae_data::DatasetKind;
+    ///
+    /// assert_eq!(DatasetKind::Mnist.system_dir(), None);
+    /// assert_eq!(
+    ///     DatasetKind::FashionMnist.system_dir(),
+    ///     Some(Path::new("/usr/share/datasets/fashion-mnist"))
+    /// );
+    /// ```
     pub fn system_dir(self) -> Option<&'static Path> {
         match self {
             DatasetKind::Mnist => None,
@@ -83,6 +119,17 @@ impl DatasetKind {
     }
 
     /// The name of each label, indexed by label.
+    ///
+    /// ```rust
+    /// use vae_data::{DatasetKind, NUM_CLASSES};
+    ///
+    /// assert_eq!(DatasetKind::Mnist.class_names()[7], "7");
+    /// let fashion = DatasetKind::FashionMnist.class_names();
+    /// assert_eq!((fashion[0], fashion[9]), ("T-shirt/top", "Ankle boot"));
+    /// for kind in DatasetKind::ALL {
+    ///     assert_eq!(kind.num_classes(), NUM_CLASSES);
+    /// }
+    /// ```
     pub fn class_names(self) -> &'static [&'static str; NUM_CLASSES] {
         match self {
             DatasetKind::Mnist => &MNIST_CLASSES,

@@ -264,6 +264,64 @@ fn a_run_that_cannot_be_served_is_a_clear_error() {
 }
 
 #[test]
+fn a_conditional_model_decodes_the_class_asked_for_and_names_a_missing_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let smoke = std::fs::read_to_string(support::repo_file("configs/smoke.json")).unwrap();
+    let mut config: Value = serde_json::from_str(&smoke).unwrap();
+    config["condition"] = "label".into();
+    let config_path = dir.path().join("smoke-cvae.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let run_dir = dir.path().join("smoke-cvae");
+    succeed(&[
+        "train",
+        "--config",
+        path(&config_path),
+        "--data-dir",
+        path(&mnist_dir()),
+        "--run-dir",
+        path(&run_dir),
+        "--plain",
+    ]);
+    let server = start_server(&run_dir);
+    let (status, info) = request(&server, "/api/info", None);
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["classes"].as_array().unwrap().len(), 10, "{info}");
+
+    // The same code decoded as two classes: two different images.
+    let decode = |label: &str| {
+        request(
+            &server,
+            "/api/decode",
+            Some(&format!(r#"{{"z": [0, 0, 0, 0]{label}}}"#)),
+        )
+    };
+    let (status, one) = decode(r#", "label": 1"#);
+    assert_eq!(status, 200, "{one}");
+    let (status, zero) = decode(r#", "label": 0"#);
+    assert_eq!(status, 200, "{zero}");
+    let (one, zero) = (pixels(&one["pixels"]), pixels(&zero["pixels"]));
+    // The smoke model trains briefly, so the classes differ faintly but surely.
+    let change: f64 = one.iter().zip(&zero).map(|(a, b)| (a - b).abs()).sum();
+    assert!(
+        change > 1.0,
+        "labels 1 and 0 decode to the same image (total difference {change})"
+    );
+
+    assert_error(decode(""), 400, "send a label");
+    assert_error(decode(r#", "label": 10"#), 400, "out of range");
+    let (status, scored) = request(
+        &server,
+        "/api/reconstruct",
+        Some(&json!({ "pixels": vec![0.0; 784], "label": 4 }).to_string()),
+    );
+    assert_eq!(status, 200, "{scored}");
+    assert!(
+        scored["negative_elbo"].as_f64().unwrap().is_finite(),
+        "{scored}"
+    );
+}
+
+#[test]
 fn sigterm_stops_the_server() {
     let mut server = start_server(trained_run());
     let (status, _) = request(&server, "/api/info", None);

@@ -98,8 +98,8 @@ impl fmt::Display for Probe {
 #[derive(Debug)]
 pub struct LinearProbe {
     linear: Linear,
-    mean: Vec<f32>,
-    scale: Vec<f32>,
+    mean: Vec<f64>,
+    scale: Vec<f64>,
 }
 
 impl LinearProbe {
@@ -121,29 +121,7 @@ impl LinearProbe {
             rows * dim,
             "features must be labels.len() × dim"
         );
-        let mut mean = vec![0.0f64; dim];
-        let mut square = vec![0.0f64; dim];
-        for row in features.chunks(dim) {
-            for (j, &v) in row.iter().enumerate() {
-                mean[j] += v;
-                square[j] += v * v;
-            }
-        }
-        let count = rows.max(1) as f64;
-        let mean: Vec<f32> = mean.iter().map(|m| (m / count) as f32).collect();
-        let scale: Vec<f32> = square
-            .iter()
-            .zip(&mean)
-            .map(|(s, &m)| {
-                let variance = s / count - f64::from(m).powi(2);
-                // A constant feature stays at 0 after centring.
-                if variance > 1e-12 {
-                    (1.0 / variance.sqrt()) as f32
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        let (mean, scale) = standardization(features, dim);
         let train_device = device.clone().autodiff();
         train_device.seed(seed);
         let mut probe = Self {
@@ -164,17 +142,23 @@ impl LinearProbe {
         probe
     }
 
-    /// `features` standardized, as a `[rows, dim]` tensor.
-    fn standardized(&self, features: &[f64], device: &Device) -> Tensor<2> {
+    /// `features` standardized, row-major.
+    fn standardized_values(&self, features: &[f64]) -> Vec<f32> {
         let dim = self.mean.len();
-        let values: Vec<f32> = features
+        features
             .chunks(dim)
             .flat_map(|row| {
                 row.iter()
                     .zip(self.mean.iter().zip(&self.scale))
-                    .map(|(&v, (&m, &s))| (v as f32 - m) * s)
+                    .map(|(&v, (&m, &s))| ((v - m) * s) as f32)
             })
-            .collect();
+            .collect()
+    }
+
+    /// `features` standardized, as a `[rows, dim]` tensor.
+    fn standardized(&self, features: &[f64], device: &Device) -> Tensor<2> {
+        let dim = self.mean.len();
+        let values = self.standardized_values(features);
         let rows = values.len() / dim.max(1);
         Tensor::from_data(TensorData::new(values, [rows, dim]), device)
     }
@@ -188,6 +172,14 @@ impl LinearProbe {
     ) -> Result<f64, InspectError> {
         if labels.is_empty() {
             return Err(InspectError::Argument("no images to classify".into()));
+        }
+        let dim = self.mean.len();
+        if features.len() != labels.len() * dim {
+            return Err(InspectError::Argument(format!(
+                "{} feature values for {} labels: the probe takes {dim} per image",
+                features.len(),
+                labels.len()
+            )));
         }
         let logits = self.linear.forward(self.standardized(features, device));
         let predicted = logits
@@ -204,6 +196,40 @@ impl LinearProbe {
             .count();
         Ok(correct as f64 / labels.len() as f64)
     }
+}
+
+/// Each feature's mean and the factor that scales its deviation to 1, over the rows of
+/// `features` (row-major, `dim` per row). Two passes in `f64`, so that a feature with a large
+/// mean and a small spread keeps its spread; a feature whose spread is below 10^-12 of its
+/// magnitude (a constant one, up to rounding) is only centred.
+fn standardization(features: &[f64], dim: usize) -> (Vec<f64>, Vec<f64>) {
+    let count = (features.len() / dim.max(1)).max(1) as f64;
+    let mut mean = vec![0.0f64; dim];
+    for row in features.chunks(dim) {
+        for (sum, &v) in mean.iter_mut().zip(row) {
+            *sum += v;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= count);
+    let mut variance = vec![0.0f64; dim];
+    for row in features.chunks(dim) {
+        for ((sum, &v), &m) in variance.iter_mut().zip(row).zip(&mean) {
+            *sum += (v - m).powi(2);
+        }
+    }
+    let scale = variance
+        .iter()
+        .zip(&mean)
+        .map(|(&sum, &m)| {
+            let deviation = (sum / count).sqrt();
+            if deviation > 1e-12 * m.abs() && deviation > 0.0 {
+                1.0 / deviation
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    (mean, scale)
 }
 
 /// The share of the most frequent label.
@@ -312,6 +338,47 @@ mod tests {
             accuracy < 0.7,
             "accuracy {accuracy} on labels unrelated to the features"
         );
+    }
+
+    #[test]
+    fn standardized_features_have_mean_0_and_deviation_1_and_a_constant_one_is_centred() {
+        // Feature 0: large mean, small spread (a one-pass variance in f32 would lose it);
+        // feature 1: constant.
+        let features: Vec<f64> = (0..1000)
+            .flat_map(|i| [1e6 + (i % 10) as f64 * 1e-2, 7.0])
+            .collect();
+        let (mean, scale) = standardization(&features, 2);
+        let probe = LinearProbe {
+            linear: LinearConfig::new(2, 2).init(&Device::default()),
+            mean,
+            scale,
+        };
+        let values = probe.standardized_values(&features);
+        for column in 0..2 {
+            let column_values: Vec<f64> = values
+                .iter()
+                .skip(column)
+                .step_by(2)
+                .map(|&v| f64::from(v))
+                .collect();
+            let m = column_values.iter().sum::<f64>() / column_values.len() as f64;
+            let v = column_values.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+                / column_values.len() as f64;
+            assert!(m.abs() < 1e-5, "column {column}: mean {m}");
+            let expected = if column == 0 { 1.0 } else { 0.0 };
+            assert!((v - expected).abs() < 1e-4, "column {column}: variance {v}");
+        }
+    }
+
+    #[test]
+    fn a_feature_count_that_does_not_fit_the_labels_is_an_error() {
+        let device = Device::default();
+        let (features, labels) = clusters(5);
+        let probe = LinearProbe::fit(&features, &labels, 3, 3, 5, 1, &device);
+        let error = probe
+            .accuracy(&features[..features.len() - 1], &labels, &device)
+            .unwrap_err();
+        assert!(error.to_string().contains("3 per image"), "{error}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! request with a huge declared length aborts the process.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -32,6 +32,15 @@ pub const MAX_CONNECTIONS: usize = 32;
 /// The most body bytes read and dropped after refusing a body as too large, so that the
 /// client, still sending, reads the refusal instead of a reset connection.
 const MAX_DISCARD_BYTES: usize = 4 * 1024 * 1024;
+/// After an answer, how long the server reads and drops what the client still sends (bytes it
+/// did not read, such as a pipelined request) before closing: closing with unread bytes makes
+/// the system send a reset, which can destroy the answer before the client reads it.
+const LINGER: Duration = Duration::from_secs(1);
+/// The most bytes dropped while lingering.
+const MAX_LINGER_BYTES: usize = 1024 * 1024;
+/// The shortest time between two warnings about failed accepts (a process out of file
+/// descriptors fails every accept).
+const ACCEPT_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A request as the handler sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +84,7 @@ where
     listener.set_nonblocking(false)?;
     let handler = Arc::new(handler);
     let open = Arc::new(AtomicUsize::new(0));
+    let mut last_warning: Option<Instant> = None;
     loop {
         let accepted = listener.accept();
         if stop.load(Ordering::Acquire) {
@@ -85,7 +95,13 @@ where
             // A connection that failed before it was accepted, or no file descriptor left:
             // the next one may do better.
             Err(e) => {
-                eprintln!("warning: accepting a connection failed: {e}");
+                if last_warning.is_none_or(|at| at.elapsed() >= ACCEPT_WARNING_INTERVAL) {
+                    warn(&format!(
+                        "accepting a connection failed: {e} (repeats are not shown for {} s)",
+                        ACCEPT_WARNING_INTERVAL.as_secs()
+                    ));
+                    last_warning = Some(Instant::now());
+                }
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
@@ -97,22 +113,29 @@ where
                 503,
                 format!("the server is busy with {MAX_CONNECTIONS} connections: try again"),
             );
+            // Answered on the accepting thread, so without waiting: what the client sent so far
+            // is dropped, the answer is written while the send buffer takes it, no lingering.
             let mut stream = stream;
-            if stream.set_nonblocking(false).is_ok() {
-                write_response(&mut stream, &busy, deadline).ok();
+            if stream.set_nonblocking(true).is_ok() {
+                drop_pending(&mut stream);
+                stream.write_all(&encode(&busy)).ok();
+                stream.shutdown(Shutdown::Write).ok();
+                drop_pending(&mut stream);
             }
             continue;
         }
         let handler = Arc::clone(&handler);
-        let open = Arc::clone(&open);
+        let counted = Arc::clone(&open);
         let spawned = std::thread::Builder::new()
             .name("vae-web-connection".into())
             .spawn(move || {
-                let _open = Release(&open);
+                let _open = Release(&counted);
                 serve_connection(stream, deadline, handler.as_ref());
             });
         if let Err(e) = spawned {
-            eprintln!("warning: cannot start a thread for a connection: {e}");
+            // The closure, and with it the connection, was dropped without running.
+            open.fetch_sub(1, Ordering::AcqRel);
+            warn(&format!("cannot start a thread for a connection: {e}"));
         }
     }
 }
@@ -129,6 +152,22 @@ pub fn shut_down(stop: &AtomicBool, address: SocketAddr) {
         });
     }
     TcpStream::connect_timeout(&local, Duration::from_secs(1)).ok();
+}
+
+/// Writes a warning to standard error, which may be closed: no panic over it.
+fn warn(message: &str) {
+    writeln!(std::io::stderr(), "warning: {message}").ok();
+}
+
+/// Reads and drops what has already arrived on a non-blocking `stream`, without waiting.
+fn drop_pending(stream: &mut TcpStream) {
+    let mut chunk = [0u8; 16 * 1024];
+    for _ in 0..64 {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Decrements the open-connection count when the connection's thread ends, panicking or not.
@@ -153,14 +192,41 @@ fn serve_connection<H: Fn(Request) -> Response>(
     let response = match read_request(&mut stream, deadline) {
         Ok(request) => handler(request),
         Err(Refusal { response, discard }) => {
-            if let Some(response) = response {
-                write_response(&mut stream, &response, deadline).ok();
+            if let Some(response) = response
+                && write_response(&mut stream, &response, deadline).is_ok()
+            {
                 discard_body(&mut stream, discard, deadline);
+                linger(&mut stream);
             }
             return;
         }
     };
-    write_response(&mut stream, &response, deadline).ok();
+    if write_response(&mut stream, &response, deadline).is_ok() {
+        linger(&mut stream);
+    }
+}
+
+/// Ends the connection gently: says no more will be sent, then reads and drops what the client
+/// still sends, until it closes, [`LINGER`] passes or [`MAX_LINGER_BYTES`] arrive.
+fn linger(stream: &mut TcpStream) {
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let until = Instant::now() + LINGER;
+    let mut chunk = [0u8; 16 * 1024];
+    let mut dropped = 0;
+    while dropped < MAX_LINGER_BYTES {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(read) => dropped += read,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
 }
 
 /// Why no request reached the handler: the answer to send (none when the client went away),
@@ -193,7 +259,6 @@ fn read_some(
     buffer: &mut [u8],
     deadline: Instant,
 ) -> Result<usize, Refusal> {
-    let left = deadline.saturating_duration_since(Instant::now());
     let timed_out = || {
         Refusal::with(
             408,
@@ -203,19 +268,22 @@ fn read_some(
             ),
         )
     };
-    if left.is_zero() {
-        return Err(timed_out());
-    }
-    stream
-        .set_read_timeout(Some(left))
-        .map_err(|_| Refusal::gone())?;
-    match stream.read(buffer) {
-        Ok(read) => Ok(read),
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-            Err(timed_out())
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timed_out());
         }
-        Err(e) if e.kind() == ErrorKind::Interrupted => read_some(stream, buffer, deadline),
-        Err(_) => Err(Refusal::gone()),
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|_| Refusal::gone())?;
+        match stream.read(buffer) {
+            Ok(read) => return Ok(read),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(timed_out());
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Err(Refusal::gone()),
+        }
     }
 }
 
@@ -223,7 +291,7 @@ fn read_some(
 fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request, Refusal> {
     let mut buffer = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
-    let (head_length, method, url, content_length) = loop {
+    let (head_length, method, url, content_length, expects_continue) = loop {
         let read = read_some(stream, &mut chunk, deadline)?;
         if read == 0 {
             return Err(Refusal::gone());
@@ -234,11 +302,16 @@ fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request, Re
         match request.parse(&buffer) {
             Ok(httparse::Status::Complete(head_length)) => {
                 let content_length = body_length(request.headers)?;
+                let expects_continue = request.headers.iter().any(|header| {
+                    header.name.eq_ignore_ascii_case("expect")
+                        && header.value.eq_ignore_ascii_case(b"100-continue")
+                });
                 break (
                     head_length,
                     request.method.unwrap_or_default().to_string(),
                     request.path.unwrap_or_default().to_string(),
                     content_length,
+                    expects_continue,
                 );
             }
             Ok(httparse::Status::Partial) if buffer.len() > MAX_HEADER_BYTES => {
@@ -269,6 +342,11 @@ fn read_request(stream: &mut TcpStream, deadline: Instant) -> Result<Request, Re
         });
     }
     let mut body = buffer.split_off(head_length);
+    // A client that asked whether to send its body (curl does, for large ones) waits for this.
+    if expects_continue && body.len() < content_length {
+        write_all_by(stream, b"HTTP/1.1 100 Continue\r\n\r\n", deadline)
+            .map_err(|_| Refusal::gone())?;
+    }
     while body.len() < content_length {
         let read = read_some(stream, &mut chunk, deadline)?;
         if read == 0 {
@@ -338,25 +416,52 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn write_response(
-    stream: &mut TcpStream,
-    response: &Response,
-    deadline: Instant,
-) -> std::io::Result<()> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    // The client has at least a second to take even a late answer.
-    stream.set_write_timeout(Some(left.max(Duration::from_secs(1))))?;
-    let head = format!(
+/// The bytes of `response` on the wire: status line, headers, body.
+fn encode(response: &Response) -> Vec<u8> {
+    let mut bytes = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
          Connection: close\r\n\r\n",
         response.status,
         reason(response.status),
         response.content_type,
         response.body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(response.body.as_bytes())?;
-    stream.flush()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(response.body.as_bytes());
+    bytes
+}
+
+/// Writes `response`; the client has until `deadline`, and at least a second, to take it.
+fn write_response(
+    stream: &mut TcpStream,
+    response: &Response,
+    deadline: Instant,
+) -> std::io::Result<()> {
+    let deadline = deadline.max(Instant::now() + Duration::from_secs(1));
+    write_all_by(stream, &encode(response), deadline)
+}
+
+/// Writes all of `bytes` by `deadline` in total (a socket's write timeout counts per write, so
+/// a client taking a byte at a time would otherwise hold the connection for ever).
+fn write_all_by(
+    stream: &mut TcpStream,
+    mut bytes: &[u8],
+    deadline: Instant,
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(written) => bytes = &bytes[written..],
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -433,6 +538,39 @@ mod tests {
         let mut answer = String::new();
         stream.read_to_string(&mut answer).unwrap();
         assert!(answer.ends_with("POST / 4"), "{answer}");
+    }
+
+    #[test]
+    fn bytes_the_server_does_not_read_do_not_reset_the_answer() {
+        let echo = Echo::start();
+        // A request followed by 256 KiB the server never parses (a pipelined upload, say):
+        // closing with them unread would send a reset instead of the answer's end.
+        let mut raw = b"GET /first HTTP/1.1\r\n\r\n".to_vec();
+        raw.extend(std::iter::repeat_n(b'x', 256 * 1024));
+        for _ in 0..5 {
+            let answer = echo.exchange(&raw);
+            assert!(answer.ends_with("GET /first 0"), "{answer}");
+        }
+    }
+
+    #[test]
+    fn a_client_that_expects_100_continue_is_told_to_send_its_body() {
+        let echo = Echo::start();
+        let mut stream = TcpStream::connect(echo.address).unwrap();
+        stream
+            .write_all(b"POST /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut interim = [0u8; 25];
+        stream.read_exact(&mut interim).unwrap();
+        assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+        stream.write_all(b"abc").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("POST /x 3"), "{answer}");
     }
 
     #[test]

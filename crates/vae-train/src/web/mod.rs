@@ -99,8 +99,13 @@ pub fn serve(options: &WebOptions) -> anyhow::Result<()> {
         Signals::new([SIGINT, SIGTERM]).context("cannot install the Ctrl-C handler")?;
     let on_signal = Arc::clone(&stop);
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
+        let mut received = signals.forever();
+        if received.next().is_some() {
             http::shut_down(&on_signal, address);
+        }
+        // A second Ctrl-C while connections finish stops at once.
+        if received.next().is_some() {
+            std::process::exit(130);
         }
     });
     println!(
@@ -111,7 +116,8 @@ pub fn serve(options: &WebOptions) -> anyhow::Result<()> {
     let model = Mutex::new(model);
     http::serve(listener, &stop, move |request| {
         api::answer(&request.method, &request.url, &request.body, |work| {
-            // A panic in one request leaves the model as it was (it is only read).
+            // Requests only read the model, so after a panic in one the next can still be
+            // served (a backend left in a bad state by the panic would show in the next answer).
             let model = model.lock().unwrap_or_else(PoisonError::into_inner);
             std::panic::catch_unwind(AssertUnwindSafe(|| work(&model))).unwrap_or_else(|_| {
                 http::Response::error(

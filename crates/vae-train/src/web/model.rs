@@ -207,9 +207,10 @@ impl WebModel {
                 "label {label} is out of range: this model's classes are 0..={}",
                 CLASSES - 1
             ))),
-            (true, None) => Err(invalid(
-                "this model is conditional: send a label (0..=9) with the request",
-            )),
+            (true, None) => Err(invalid(format!(
+                "this model is conditional: send a label (0..={}) with the request",
+                CLASSES - 1
+            ))),
             (false, Some(_)) => Err(invalid(
                 "this model is not conditional: leave the label out",
             )),
