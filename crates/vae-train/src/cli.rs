@@ -305,6 +305,96 @@ pub enum ExperimentCommand {
     /// Conditional generation: train (or reuse) a reference classifier and a conditional VAE,
     /// report the share of each class's samples the classifier labels as that class.
     Conditional(ConditionalArgs),
+    /// Data augmentation: a classifier on a few labelled images per class, alone and with
+    /// images from a conditional VAE trained on the same labelled images, over several draws.
+    Augmentation(AugmentationArgs),
+    /// Semi-supervised classification (Kingma et al. 2014's M2): a few labels per class and the
+    /// rest unlabelled, beside the same classifier trained on the labels alone.
+    SemiSupervised(SemiSupervisedArgs),
+}
+
+/// What `vae experiment semi-supervised` and `augmentation` share.
+#[derive(Debug, Args)]
+pub struct FewLabelsArgs {
+    /// Training config of the conditional VAE (network, likelihood, latent size, learning
+    /// rate; the experiment sets `condition` to `label`). Default: PyTorch examples/vae
+    /// settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Labelled training images per class, drawn per seed.
+    #[arg(long, default_value_t = crate::experiments::few_labels::DEFAULT_LABELS_PER_CLASS)]
+    pub labels_per_class: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub regularization: ClassifierRegularizationArgs,
+    /// Folder with the dataset's IDX files. Default: the dataset's environment variable, its
+    /// system folder (Fashion-MNIST), then the download cache.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: ExperimentOutputArgs,
+}
+
+/// Arguments of `vae experiment semi-supervised` (the whole training split is the unlabelled
+/// data).
+#[derive(Debug, Args)]
+pub struct SemiSupervisedArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub few: FewLabelsArgs,
+    /// Label draws (seeds 0, 1, ...).
+    #[arg(long, default_value_t = crate::experiments::semi_supervised::DEFAULT_SEEDS)]
+    pub seeds: usize,
+    /// Training steps of M2 and of the classifier alone.
+    #[arg(long, default_value_t = crate::experiments::semi_supervised::DEFAULT_STEPS)]
+    pub steps: usize,
+    /// Unlabelled images per M2 step.
+    #[arg(long, default_value_t = crate::experiments::semi_supervised::DEFAULT_UNLABELLED_BATCH)]
+    pub unlabelled_batch: usize,
+    /// Weight of the classification term. Default: 0.1 × unlabelled / labelled images.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+}
+
+/// Arguments of `vae experiment augmentation` (the conditional VAE trains full-batch on the
+/// labelled images only).
+#[derive(Debug, Args)]
+pub struct AugmentationArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub few: FewLabelsArgs,
+    /// Label draws (seeds 0, 1, ...).
+    #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_SEEDS)]
+    pub seeds: usize,
+    /// Generated images per class added to the labelled ones.
+    #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_SYNTHETIC_PER_CLASS)]
+    pub synthetic_per_class: usize,
+    /// Full-batch Adam steps of the conditional VAE.
+    #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_CVAE_STEPS)]
+    pub cvae_steps: usize,
+    /// Optimizer steps of each classifier (100 images per step).
+    #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_CLASSIFIER_STEPS)]
+    pub classifier_steps: usize,
+}
+
+/// How a classifier is kept from overfitting (shared by every command that trains one).
+#[derive(Debug, Args)]
+pub struct ClassifierRegularizationArgs {
+    /// Dropout on the classifier's dense layer while training, in [0, 1).
+    #[arg(
+        id = "classifier_dropout",
+        long = "classifier-dropout",
+        default_value_t = 0.5
+    )]
+    pub dropout: f64,
+    /// Shift each training image by up to N pixels along each axis (0: no shifts).
+    #[arg(
+        id = "classifier_shift",
+        long = "classifier-shift",
+        default_value_t = 2
+    )]
+    pub shift_pixels: usize,
 }
 
 /// How the reference classifier trains (shared by `vae train-classifier` and the experiment).
@@ -320,6 +410,16 @@ pub struct ClassifierTrainingArgs {
     /// Train the classifier on the first N training images only. Default: all.
     #[arg(id = "classifier_train_images", long = "classifier-train-images")]
     pub train_images: Option<usize>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub regularization: ClassifierRegularizationArgs,
+    /// Multiply the learning rate (1e-3 in the first epoch) by this after every epoch.
+    #[arg(
+        id = "classifier_lr_decay",
+        long = "classifier-lr-decay",
+        default_value_t = crate::classifier::DEFAULT_LR_DECAY
+    )]
+    pub lr_decay_per_epoch: f64,
 }
 
 /// Arguments of `vae train-classifier`.

@@ -10,15 +10,19 @@ use crate::classifier::{ClassifierTraining, train_classifier};
 use crate::cli::TrainClassifierArgs;
 use crate::cli::{
     AnomalyExperimentArgs, ClassifierTrainingArgs, CurvesArgs, DenoiseArgs, EvaluateArgs,
-    ExperimentArgs, ExperimentCommand, ExportArgs, ImportArgs, InterpolateArgs, LatentPlotArgs,
-    ProbeArgs, ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs, WebArgs,
+    ExperimentArgs, ExperimentCommand, ExportArgs, FewLabelsArgs, ImportArgs, InterpolateArgs,
+    LatentPlotArgs, ProbeArgs, ReconstructArgs, RunArgs, SampleArgs, ScoreArgs, TraverseArgs,
+    WebArgs,
 };
 use crate::config::TrainingConfig;
 use crate::data::ImageData;
+use crate::experiments::augmentation::{AugmentationOptions, run_augmentation};
 use crate::experiments::conditional::{self, ConditionalOptions, run_conditional};
 use crate::experiments::cross_dataset::{CrossDatasetOptions, run_cross_dataset};
 use crate::experiments::denoising::{self, DenoisingOptions, run_denoising};
+use crate::experiments::few_labels::FewLabels;
 use crate::experiments::one_class::{self, OneClassOptions, run_one_class};
+use crate::experiments::semi_supervised::{SemiSupervisedOptions, run_semi_supervised};
 use crate::inspect::denoise::{DenoiseOptions, denoise};
 use crate::inspect::evaluate::{EvaluateOptions, evaluate};
 use crate::inspect::pictures::{
@@ -176,6 +180,9 @@ fn classifier_training(args: &ClassifierTrainingArgs, seed: u64) -> ClassifierTr
     ClassifierTraining {
         epochs: args.epochs,
         train_images: args.train_images,
+        dropout: args.regularization.dropout,
+        shift_pixels: args.regularization.shift_pixels,
+        lr_decay_per_epoch: args.lr_decay_per_epoch,
         seed,
         ..ClassifierTraining::default()
     }
@@ -224,6 +231,30 @@ fn base_config(path: Option<&Path>) -> anyhow::Result<TrainingConfig> {
     Ok(match path {
         Some(path) => TrainingConfig::load(path)?,
         None => TrainingConfig::default(),
+    })
+}
+
+/// The shared settings of a few-label experiment from its flags; `name` names its default
+/// output folder (`runs/NAME-DATASET`).
+fn few_labels(args: &FewLabelsArgs, seeds: usize, name: &str) -> anyhow::Result<FewLabels> {
+    let base = base_config(args.config.as_deref())?;
+    let out_dir = args
+        .output
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{name}-{}", base.dataset.id())));
+    Ok(FewLabels {
+        base,
+        labels_per_class: args.labels_per_class,
+        seeds,
+        classifier: ClassifierTraining {
+            dropout: args.regularization.dropout,
+            shift_pixels: args.regularization.shift_pixels,
+            ..ClassifierTraining::default()
+        },
+        backend: Backend::resolve(args.output.backend)?,
+        data_dir: args.data_dir.clone(),
+        out_dir,
     })
 }
 
@@ -301,6 +332,24 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
                     seed: args.seed,
                     overwrite: args.output.overwrite,
                 })?;
+            print!("{report}");
+        }
+        ExperimentCommand::Augmentation(args) => {
+            let report = run_augmentation(&AugmentationOptions {
+                few: few_labels(&args.few, args.seeds, "augmentation")?,
+                synthetic_per_class: args.synthetic_per_class,
+                cvae_steps: args.cvae_steps,
+                classifier_steps: args.classifier_steps,
+            })?;
+            print!("{report}");
+        }
+        ExperimentCommand::SemiSupervised(args) => {
+            let report = run_semi_supervised(&SemiSupervisedOptions {
+                few: few_labels(&args.few, args.seeds, "semi-supervised")?,
+                steps: args.steps,
+                unlabelled_batch: args.unlabelled_batch,
+                alpha: args.alpha,
+            })?;
             print!("{report}");
         }
         ExperimentCommand::Denoising(args) => {

@@ -521,6 +521,122 @@ fn the_conditional_experiment_judges_each_class_with_the_reference_classifier() 
     assert!(stderr.contains("at least 1"), "{stderr}");
 }
 
+/// Runs `vae experiment NAME` once per case with the case's two extra arguments; each must fail
+/// with a message that contains the case's text.
+fn refuses_each(name: &str, data: &Path, out_dir: &Path, cases: &[([&str; 2], &str)]) {
+    for (flags, expected) in cases {
+        let mut args = vec![
+            "experiment",
+            name,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ];
+        args.extend(flags);
+        let stderr = fail(&args);
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
+#[test]
+fn the_augmentation_experiment_trains_both_classifiers_on_a_labelled_draw() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("augmentation");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
+    let data = mnist_dir();
+    let stdout = succeed(&[
+        "experiment",
+        "augmentation",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--labels-per-class",
+        "5",
+        "--synthetic-per-class",
+        "6",
+        "--cvae-steps",
+        "30",
+        "--classifier-steps",
+        "20",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let (table, json) = support::experiment_results(&stdout, &out_dir);
+    let draws = json["draws"].as_array().unwrap();
+    assert_eq!(draws.len(), 1, "{table}");
+    let alone = draws[0]["labelled_only"].as_f64().unwrap();
+    let augmented = draws[0]["augmented"].as_f64().unwrap();
+    // 50 real MNIST images and 20 steps already beat chance (10 %) by far.
+    assert!(alone > 0.3, "{table}");
+    assert!(augmented > 0.2 && augmented <= 1.0, "{table}");
+    let gain = json["gain_points"].as_f64().unwrap();
+    assert!((gain - 100.0 * (augmented - alone)).abs() < 1e-9, "{table}");
+    assert!(draws[0]["cvae_loss"].as_f64().unwrap().is_finite());
+    // The first six generated images of each class, one row per class.
+    let (width, height, _) = picture(&out_dir.join("synthetic.png"));
+    assert_eq!((width, height), (6 * TILE + 2, 10 * TILE + 2));
+
+    let cases = [
+        (["--labels-per-class", "0"], "--labels-per-class is 0"),
+        (["--labels-per-class", "9999"], "class 0 has only"),
+        (["--classifier-dropout", "1"], "--classifier-dropout is 1"),
+    ];
+    refuses_each("augmentation", &data, &out_dir, &cases);
+}
+
+#[test]
+fn the_semi_supervised_experiment_trains_m2_beside_the_classifier_alone() {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().join("m2");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
+    let data = mnist_dir();
+    let stdout = succeed(&[
+        "experiment",
+        "semi-supervised",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--labels-per-class",
+        "5",
+        "--steps",
+        "20",
+        "--unlabelled-batch",
+        "20",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    let (table, json) = support::experiment_results(&stdout, &out_dir);
+    let draw = &json["draws"].as_array().unwrap()[0];
+    // 50 labels and 20 steps: both well above chance (10 %).
+    assert!(draw["labelled_only"].as_f64().unwrap() > 0.3, "{table}");
+    assert!(draw["m2"].as_f64().unwrap() > 0.3, "{table}");
+    // Every term finite; the default weight is 0.1 x unlabelled / labelled images.
+    let terms = draw["last_terms"].as_array().unwrap();
+    assert!(
+        terms.iter().all(|t| t.as_f64().unwrap().is_finite()),
+        "{table}"
+    );
+    let alpha = json["alpha"].as_f64().unwrap();
+    assert!(
+        (alpha - 0.1 * (60_000.0 - 50.0) / 50.0).abs() < 1e-9,
+        "{alpha}"
+    );
+
+    let cases = [
+        (["--steps", "0"], "--steps is 0"),
+        (["--alpha", "inf"], "--alpha is inf"),
+        (["--labels-per-class", "9999"], "class 0 has only"),
+    ];
+    refuses_each("semi-supervised", &data, &out_dir, &cases);
+}
+
 #[test]
 fn the_cross_dataset_experiment_scores_both_test_sets() {
     // Fashion-MNIST comes from Debian's dataset-fashion-mnist (CI installs it).

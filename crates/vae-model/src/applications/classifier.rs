@@ -3,13 +3,14 @@
 //! semi-supervised and augmentation experiments.
 //!
 //! Two 3×3 convolutions (padding 1), each followed by ReLU and 2×2 max pooling, then a dense
-//! ReLU layer and a linear layer to the class logits: the Keras MNIST CNN's shape, which reaches
-//! about 99 % test accuracy on MNIST in a few epochs.
+//! ReLU layer, dropout (while training, with `dropout` > 0) and a linear layer to the class
+//! logits: the Keras MNIST CNN's shape, which reaches about 99 % test accuracy on MNIST in a few
+//! epochs.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -29,6 +30,10 @@ pub struct ClassifierConfig {
     /// Width of the dense layer.
     #[config(default = 128)]
     pub hidden: usize,
+    /// The probability of zeroing each dense unit while training (on an autodiff device);
+    /// 0 turns dropout off. Keras's MNIST CNN uses 0.5.
+    #[config(default = 0.0)]
+    pub dropout: f64,
 }
 
 impl ClassifierConfig {
@@ -49,6 +54,12 @@ impl ClassifierConfig {
                     value,
                 });
             }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(VaeError::InvalidNetwork(format!(
+                "classifier.dropout is {}, but it must be in [0, 1) (0.5 is usual, 0 turns it off)",
+                self.dropout
+            )));
         }
         if self.image.height < 4 || self.image.width < 4 {
             return Err(VaeError::InvalidNetwork(format!(
@@ -89,6 +100,7 @@ impl ClassifierConfig {
             second: conv(first, second),
             pool: MaxPool2dConfig::new([2, 2]).init(),
             hidden: LinearConfig::new(flat, self.hidden).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
             output: LinearConfig::new(self.hidden, self.classes).init(device),
             image: [self.image.channels, self.image.height, self.image.width],
         })
@@ -102,6 +114,7 @@ pub struct Classifier {
     second: Conv2d,
     pool: MaxPool2d,
     hidden: Linear,
+    dropout: Dropout,
     output: Linear,
     image: [usize; 3],
 }
@@ -133,7 +146,8 @@ impl Classifier {
         let x = self.pool.forward(relu(self.first.forward(x)));
         let x = self.pool.forward(relu(self.second.forward(x)));
         let x = x.flatten::<2>(1, 3);
-        self.output.forward(relu(self.hidden.forward(x)))
+        let x = self.dropout.forward(relu(self.hidden.forward(x)));
+        self.output.forward(x)
     }
 
     /// The mean cross-entropy of the batch against its labels (class indices), `[1]`.
@@ -223,6 +237,32 @@ mod tests {
             let best = row[class as usize];
             assert!(row.iter().all(|&v| v <= best));
         }
+    }
+
+    #[test]
+    fn dropout_acts_while_training_only_and_is_checked() {
+        let device = Device::flex();
+        let x = Tensor::<2>::random([6, 64], burn::tensor::Distribution::Default, &device);
+        let logits = |classifier: &Classifier, x: Tensor<2>| {
+            classifier
+                .forward(x)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        let training = device.clone().autodiff();
+        let classifier = config().with_dropout(0.5).try_init(&training).unwrap();
+        let x_training = x.clone().to_device(&training);
+        assert_ne!(
+            logits(&classifier, x_training.clone()),
+            logits(&classifier, x_training),
+            "two training passes with dropout drew the same mask"
+        );
+        let inference = classifier.valid();
+        assert_eq!(logits(&inference, x.clone()), logits(&inference, x));
+
+        let error = config().with_dropout(1.0).try_init(&device).unwrap_err();
+        assert!(error.to_string().contains("classifier.dropout"), "{error}");
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The application experiments, each one command that trains what it needs, measures, and
 //! prints a Markdown table: the one-class anomaly-detection protocol, its cross-dataset case,
-//! denoising, and conditional generation judged by a reference classifier.
+//! denoising, conditional generation judged by a reference classifier, data augmentation with
+//! a conditional VAE's images, and semi-supervised classification with M2.
 
+pub mod augmentation;
 pub mod conditional;
 pub mod cross_dataset;
 pub mod denoising;
+pub mod few_labels;
 pub mod one_class;
+pub mod semi_supervised;
 
 use std::path::{Path, PathBuf};
 
