@@ -179,7 +179,11 @@ pub fn classifier_config(classes: usize) -> ClassifierConfig {
 
 /// `pixels` (one image of `shape`, channel by channel) moved `dx` pixels right and `dy` down;
 /// what moves in from outside is 0.
+///
+/// # Panics
+/// If `pixels` is not `shape.elements()` long.
 pub fn shifted(pixels: &[u8], shape: ImageShape, dx: isize, dy: isize) -> Vec<u8> {
+    assert_eq!(pixels.len(), shape.elements(), "one image of {shape:?}");
     let (height, width) = (shape.height as isize, shape.width as isize);
     let mut out = vec![0u8; pixels.len()];
     for channel in 0..shape.channels {
@@ -273,6 +277,9 @@ pub fn fit_classifier(
     let shift = training.shift_pixels as i64;
     let mut steps = 0usize;
     for epoch in 1..=training.epochs {
+        if step_limit.is_some_and(|limit| steps >= limit) {
+            break;
+        }
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
         let mut batches = 0usize;

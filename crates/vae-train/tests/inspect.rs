@@ -584,6 +584,7 @@ fn the_augmentation_experiment_trains_both_classifiers_on_a_labelled_draw() {
         (["--labels-per-class", "0"], "--labels-per-class is 0"),
         (["--labels-per-class", "9999"], "class 0 has only"),
         (["--classifier-dropout", "1"], "--classifier-dropout is 1"),
+        (["--synthetic-per-class", "10001"], "is over 10000"),
     ];
     refuses_each("augmentation", &data, &out_dir, &cases);
 }
@@ -632,6 +633,10 @@ fn the_semi_supervised_experiment_trains_m2_beside_the_classifier_alone() {
     let cases = [
         (["--steps", "0"], "--steps is 0"),
         (["--alpha", "inf"], "--alpha is inf"),
+        (
+            ["--unlabelled-batch", "60001"],
+            "more than the 60000 training images",
+        ),
         (["--labels-per-class", "9999"], "class 0 has only"),
     ];
     refuses_each("semi-supervised", &data, &out_dir, &cases);

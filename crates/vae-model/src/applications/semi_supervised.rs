@@ -9,7 +9,12 @@
 //! - for an unlabelled image: `U(x) = Σ_y q(y|x) L(x, y) - H(q(y|x))`, the labelled bound
 //!   averaged over the classifier's belief, minus its entropy;
 //! - plus `α` times the classifier's cross-entropy on the labelled pairs, so that `q(y|x)` also
-//!   learns from the labels directly (the paper's `α = 0.1 N`).
+//!   learns from the labels directly. The paper weighs sums over the data set with
+//!   `α = 0.1 N`; on per-batch means, as here, implementations take `α = 0.1 N_u / N_l`
+//!   (unlabelled over labelled images), which `vae experiment semi-supervised` defaults to.
+//!
+//! `L` is the VAE's [`ElboTerms::loss`](crate::ElboTerms), so with `beta` other than 1 it is not
+//! the negative ELBO: train M2 with `beta = 1`.
 //!
 //! The VAE is any [`Vae`] whose condition is the one-hot class (`condition_dim = C`); the
 //! classifier is any network: the functions here take its logits.
@@ -32,7 +37,7 @@ pub struct M2Terms {
     pub total: Tensor<1>,
 }
 
-/// `[batch, classes]`: the one-hot rows of the identity, repeated `batch` times.
+/// `[batch * classes, classes]`: the one-hot rows of the identity, repeated `batch` times.
 fn every_class(batch: usize, classes: usize, device: &Device) -> Tensor<2> {
     let mut values = vec![0.0f32; batch * classes * classes];
     for row in 0..batch * classes {

@@ -2,8 +2,9 @@
 //! labelled images (10 per class by default), with and without images that a conditional VAE,
 //! trained on the same labelled images only, draws for each class. Both classifiers take the
 //! same number of optimizer steps with the same dropout and random shifts, and the labelled
-//! images are repeated to make at least half of the augmented set, so the difference is the
-//! generated images alone. Repeated over several label draws (seeds).
+//! images are repeated to make at least half of the augmented set. In the same number of steps
+//! the augmented classifier meets each labelled image about half as often: the generated images
+//! take the place of half the real ones. Repeated over several label draws (seeds).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,6 +30,8 @@ pub const DEFAULT_SYNTHETIC_PER_CLASS: usize = 100;
 pub const DEFAULT_SEEDS: usize = 5;
 /// Full-batch Adam steps of the conditional VAE on the labelled images by default.
 pub const DEFAULT_CVAE_STEPS: usize = 2000;
+/// The most generated images per class (all are generated in one pass).
+pub const MAX_SYNTHETIC_PER_CLASS: usize = 10_000;
 /// Optimizer steps of each classifier by default.
 pub const DEFAULT_CLASSIFIER_STEPS: usize = 500;
 
@@ -56,7 +59,8 @@ pub struct DrawResult {
     pub labelled_only: f64,
     /// Test accuracy of the classifier trained on them and the generated images.
     pub augmented: f64,
-    /// The conditional VAE's negative ELBO per image on the labelled images after training.
+    /// The conditional VAE's loss per image on the labelled images (its `beta`-weighted
+    /// negative ELBO at one posterior sample) at its last step.
     pub cvae_loss: f64,
 }
 
@@ -157,6 +161,13 @@ fn real_copies(labels_per_class: usize, synthetic_per_class: usize) -> usize {
 pub fn run_augmentation(
     options: &AugmentationOptions,
 ) -> Result<AugmentationReport, ExperimentError> {
+    if options.synthetic_per_class > MAX_SYNTHETIC_PER_CLASS {
+        return Err(ExperimentError::Argument(format!(
+            "--synthetic-per-class {} is over {MAX_SYNTHETIC_PER_CLASS}: they are generated at \
+             once; use fewer",
+            options.synthetic_per_class
+        )));
+    }
     let start = Instant::now();
     let few = &options.few;
     let Prepared {

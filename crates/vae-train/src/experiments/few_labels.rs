@@ -102,7 +102,8 @@ pub fn draw_labelled(
     seed: u64,
 ) -> Result<Vec<usize>, ExperimentError> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut chosen = Vec::with_capacity(classes * per_class);
+    // No capacity from `per_class` before it is checked: a huge value must be an error.
+    let mut chosen = Vec::new();
     for class in 0..classes {
         let mut members: Vec<usize> = (0..labels.len())
             .filter(|&i| usize::from(labels[i]) == class)

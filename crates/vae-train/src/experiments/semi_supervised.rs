@@ -195,6 +195,12 @@ pub fn run_semi_supervised(
              unlabelled / labelled images)"
         )));
     }
+    if options.few.base.model.beta != 1.0 {
+        return Err(ExperimentError::Argument(format!(
+            "the config's model.beta is {}: M2's bounds are negative ELBOs, so set it to 1",
+            options.few.base.model.beta
+        )));
+    }
     let start = Instant::now();
     let few = &options.few;
     let Prepared {
@@ -210,7 +216,15 @@ pub fn run_semi_supervised(
             ("--unlabelled-batch", options.unlabelled_batch),
         ],
     )?;
-    let labelled_count = few.labels_per_class * CLASSES;
+    if options.unlabelled_batch > train.labels().len() {
+        return Err(ExperimentError::Argument(format!(
+            "--unlabelled-batch {} is more than the {} training images: use at most that many \
+             (100 is usual)",
+            options.unlabelled_batch,
+            train.labels().len()
+        )));
+    }
+    let labelled_count = few.labels_per_class.saturating_mul(CLASSES);
     let alpha = options.alpha.unwrap_or(
         0.1 * (train.labels().len().saturating_sub(labelled_count)) as f64 / labelled_count as f64,
     );
