@@ -244,6 +244,24 @@ pub(crate) fn label_tensor(labels: &[u8], device: &Device) -> Tensor<1, Int> {
     Tensor::from_data(TensorData::new(values, [labels.len()]), device)
 }
 
+/// `rows` (MNIST-sized images) as a batch, each shifted by a random `-shift..=shift` pixels
+/// along each axis (unchanged for 0), drawing from `rng` per row: x, then y.
+pub fn shifted_batch(rows: &[&[u8]], shift: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
+    if shift == 0 {
+        return ImageBatcher::images(rows.iter().copied(), device);
+    }
+    let shift = shift as i64;
+    let moved: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|row| {
+            let dx = rng.random_range(-shift..=shift) as isize;
+            let dy = rng.random_range(-shift..=shift) as isize;
+            shifted(row, IDX_IMAGE_SHAPE, dx, dy)
+        })
+        .collect();
+    ImageBatcher::images(moved.iter().map(Vec::as_slice), device)
+}
+
 /// Trains a classifier on `rows` (MNIST-sized images, one row each) and their `labels` as
 /// `training` says (its dataset and image count are not used here), from weights seeded with
 /// `training.seed`; stops after `step_limit` optimizer steps if given, else after
@@ -274,7 +292,6 @@ pub fn fit_classifier(
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let mut rng = StdRng::seed_from_u64(training.seed);
     let mut learning_rate = training.learning_rate;
-    let shift = training.shift_pixels as i64;
     let mut steps = 0usize;
     for epoch in 1..=training.epochs {
         if step_limit.is_some_and(|limit| steps >= limit) {
@@ -288,19 +305,8 @@ pub fn fit_classifier(
                 break;
             }
             steps += 1;
-            let x = if shift == 0 {
-                ImageBatcher::images(batch.iter().map(|&i| rows[i]), &train_device)
-            } else {
-                let moved: Vec<Vec<u8>> = batch
-                    .iter()
-                    .map(|&i| {
-                        let dx = rng.random_range(-shift..=shift) as isize;
-                        let dy = rng.random_range(-shift..=shift) as isize;
-                        shifted(rows[i], IDX_IMAGE_SHAPE, dx, dy)
-                    })
-                    .collect();
-                ImageBatcher::images(moved.iter().map(Vec::as_slice), &train_device)
-            };
+            let picked: Vec<&[u8]> = batch.iter().map(|&i| rows[i]).collect();
+            let x = shifted_batch(&picked, training.shift_pixels, &mut rng, &train_device);
             let batch_labels: Vec<u8> = batch.iter().map(|&i| labels[i]).collect();
             let loss = classifier.loss(x, label_tensor(&batch_labels, &train_device));
             if verbose {

@@ -18,8 +18,10 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use vae_model::applications::{Classifier, m2_terms};
 
-use crate::classifier::{ClassifierTraining, accuracy, classifier_config, fit_classifier, shifted};
-use crate::config::{CLASSES, IDX_IMAGE_SHAPE, TrainingConfig};
+use crate::classifier::{
+    ClassifierTraining, accuracy, classifier_config, fit_classifier, shifted_batch,
+};
+use crate::config::{CLASSES, TrainingConfig};
 use crate::data::ImageData;
 use crate::data::batcher::{ImageBatcher, one_hot};
 use crate::experiments::few_labels::{
@@ -95,23 +97,6 @@ struct M2 {
     classifier: Classifier,
 }
 
-/// `rows` shifted at random by up to `shift` pixels each (unchanged for 0), as a batch.
-fn batch_of(rows: &[&[u8]], shift: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
-    if shift == 0 {
-        return ImageBatcher::images(rows.iter().copied(), device);
-    }
-    let shift = shift as i64;
-    let moved: Vec<Vec<u8>> = rows
-        .iter()
-        .map(|row| {
-            let dx = rng.random_range(-shift..=shift) as isize;
-            let dy = rng.random_range(-shift..=shift) as isize;
-            shifted(row, IDX_IMAGE_SHAPE, dx, dy)
-        })
-        .collect();
-    ImageBatcher::images(moved.iter().map(Vec::as_slice), device)
-}
-
 /// Trains M2 on the labelled `rows`/`labels` and `unlabelled` images; returns its classifier for
 /// inference and the last step's terms.
 #[allow(clippy::too_many_arguments)]
@@ -144,7 +129,7 @@ fn fit_m2(
     let pool = unlabelled.labels().len();
     let mut last = [f64::NAN; 3];
     for step in 1..=options.steps {
-        let labelled_x = batch_of(rows, classifier.shift_pixels, &mut rng, &train_device);
+        let labelled_x = shifted_batch(rows, classifier.shift_pixels, &mut rng, &train_device);
         let picks: Vec<&[u8]> = (0..options.unlabelled_batch)
             .map(|_| unlabelled.pixels(rng.random_range(0..pool)))
             .collect();
