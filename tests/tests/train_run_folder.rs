@@ -30,6 +30,7 @@ fn run(config: &TrainingConfig, run_dir: &Path) {
         overwrite: false,
         plain: true,
         devices: None,
+        init_from: None,
     })
     .expect("training succeeds");
 }

@@ -82,6 +82,11 @@ pub struct ImageFolderConfig {
     /// the same split on every machine. Optional (default 0).
     #[serde(default)]
     pub split_seed: u64,
+    /// How many class subfolders the folder must hold (a conditional model's one-hot size is
+    /// fixed by it); [`load`](Self::load) refuses a folder with another count or without class
+    /// subfolders. Optional (default `null`: any count).
+    #[serde(default)]
+    pub classes: Option<usize>,
 }
 
 fn default_channels() -> usize {
@@ -124,6 +129,7 @@ impl ImageFolderConfig {
             resize: default_resize(),
             validation_fraction: default_validation_fraction(),
             split_seed: 0,
+            classes: None,
         }
     }
 
@@ -205,6 +211,9 @@ impl ImageFolderConfig {
             mut files,
             labelled,
         } = list_images(&self.path)?;
+        if let Some(expected) = self.classes {
+            self.check_classes(expected, labelled, &class_names)?;
+        }
         let held_out = if self.validation_fraction > 0.0 {
             files.shuffle(&mut StdRng::seed_from_u64(self.split_seed));
             ((files.len() as f64 * self.validation_fraction).round() as usize).max(1)
@@ -240,6 +249,36 @@ impl ImageFolderConfig {
             labels,
             paths,
         ))
+    }
+
+    /// Refuses a folder that does not hold `expected` class subfolders.
+    fn check_classes(
+        &self,
+        expected: usize,
+        labelled: bool,
+        class_names: &[String],
+    ) -> Result<(), DataError> {
+        let reason = if !labelled {
+            format!(
+                "`image_folder.classes` is {expected}, but {} has no class subfolders (its \
+                 images are directly inside it): put each class's images in a subfolder of its \
+                 own, or set `image_folder.classes` to null",
+                self.path.display()
+            )
+        } else if class_names.len() != expected {
+            format!(
+                "{} holds {} class subfolders ({}), but `image_folder.classes` is {expected} (a \
+                 conditional model's one-hot size): read a folder with {expected} classes, or \
+                 set `image_folder.classes` to {} and train a new model",
+                self.path.display(),
+                class_names.len(),
+                class_names.join(", "),
+                class_names.len()
+            )
+        } else {
+            return Ok(());
+        };
+        Err(DataError::FolderSettings { reason })
     }
 
     /// Decodes one file, converts and resizes it, and appends its pixels channel by channel.
@@ -473,6 +512,39 @@ mod tests {
             );
         }
         assert!(orders.len() > 1, "eight seeds gave one split");
+    }
+
+    #[test]
+    fn a_set_class_count_must_match_the_subfolders() {
+        let labelled = tempfile::tempdir().unwrap();
+        for class in ["a", "b", "c"] {
+            grey(&labelled.path().join(format!("{class}/0.png")), 4, 9);
+        }
+        let mut folder = config(labelled.path()).with_validation(0.0, 0);
+        folder.classes = Some(3);
+        assert_eq!(folder.load(Split::Train).unwrap().class_names().len(), 3);
+        folder.classes = Some(2);
+        let message = folder.load(Split::Train).unwrap_err().to_string();
+        assert!(
+            message.contains("holds 3 class subfolders (a, b, c)")
+                && message.contains("`image_folder.classes` is 2"),
+            "{message}"
+        );
+        let flat = tempfile::tempdir().unwrap();
+        grey(&flat.path().join("0.png"), 4, 9);
+        let mut folder = config(flat.path()).with_validation(0.0, 0);
+        folder.classes = Some(1);
+        let message = folder.load(Split::Train).unwrap_err().to_string();
+        assert!(message.contains("has no class subfolders"), "{message}");
+        // Optional in a config, and `null` reads as absent.
+        let json = r#"{"path": "x", "height": 4, "width": 4, "classes": null}"#;
+        let read: ImageFolderConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(read.classes, None);
+        let json = r#"{"path": "x", "height": 4, "width": 4}"#;
+        assert_eq!(
+            serde_json::from_str::<ImageFolderConfig>(json).unwrap(),
+            read
+        );
     }
 
     #[test]

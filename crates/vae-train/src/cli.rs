@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::backend::Backend;
+use crate::experiments::augmentation::Generator;
 
 /// Train and inspect variational autoencoders on MNIST, Fashion-MNIST or your own images with
 /// Burn, on CPU or any GPU.
@@ -183,8 +184,8 @@ pub struct SampleArgs {
     /// Images per row.
     #[arg(long, default_value_t = 8)]
     pub columns: usize,
-    /// For a conditional model: draw every sample of this class (0-9). Without it, a
-    /// conditional model draws one row of --columns samples per class.
+    /// For a conditional model: draw every sample of this class (0 to classes - 1: 0-9 for
+    /// MNIST). Without it, a conditional model draws one row of --columns samples per class.
     #[arg(long)]
     pub label: Option<u8>,
     /// Seeds the prior samples.
@@ -306,7 +307,8 @@ pub enum ExperimentCommand {
     /// report the share of each class's samples the classifier labels as that class.
     Conditional(ConditionalArgs),
     /// Data augmentation: a classifier on a few labelled images per class, alone and with
-    /// images from a conditional VAE trained on the same labelled images, over several draws.
+    /// images from a conditional VAE (trained on the same labelled images, or M2's, which also
+    /// learns from the unlabelled ones), over several draws.
     Augmentation(AugmentationArgs),
     /// Semi-supervised classification (Kingma et al. 2014's M2): a few labels per class and the
     /// rest unlabelled, beside the same classifier trained on the labels alone.
@@ -346,9 +348,12 @@ pub struct SemiSupervisedArgs {
     /// Label draws (seeds 0, 1, ...).
     #[arg(long, default_value_t = crate::experiments::semi_supervised::DEFAULT_SEEDS)]
     pub seeds: usize,
-    /// Training steps of M2 and of the classifier alone.
-    #[arg(long, default_value_t = crate::experiments::semi_supervised::DEFAULT_STEPS)]
-    pub steps: usize,
+    /// Training steps of M2 and of the classifier alone. Default: 1,000 (2,000 with --full).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// The longer run: 2,000 steps of each model.
+    #[arg(long)]
+    pub full: bool,
     /// Unlabelled images per M2 step.
     #[arg(long, default_value_t = crate::experiments::semi_supervised::DEFAULT_UNLABELLED_BATCH)]
     pub unlabelled_batch: usize,
@@ -357,8 +362,7 @@ pub struct SemiSupervisedArgs {
     pub alpha: Option<f64>,
 }
 
-/// Arguments of `vae experiment augmentation` (the conditional VAE trains full-batch on the
-/// labelled images only).
+/// Arguments of `vae experiment augmentation`.
 #[derive(Debug, Args)]
 pub struct AugmentationArgs {
     #[command(flatten)]
@@ -370,9 +374,14 @@ pub struct AugmentationArgs {
     /// Generated images per class added to the labelled ones.
     #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_SYNTHETIC_PER_CLASS)]
     pub synthetic_per_class: usize,
-    /// Full-batch Adam steps of the conditional VAE.
-    #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_CVAE_STEPS)]
-    pub cvae_steps: usize,
+    /// The conditional VAE that generates the images.
+    #[arg(long, value_enum, default_value_t = Generator::Labelled)]
+    pub generator: Generator,
+    /// Adam steps of the conditional VAE. Default: 2,000 full-batch steps on the labelled
+    /// images; with `--generator m2`, 1,000 M2 steps (the labelled images and 100 unlabelled
+    /// ones each, as `vae experiment semi-supervised`).
+    #[arg(long)]
+    pub cvae_steps: Option<usize>,
     /// Optimizer steps of each classifier (100 images per step).
     #[arg(long, default_value_t = crate::experiments::augmentation::DEFAULT_CLASSIFIER_STEPS)]
     pub classifier_steps: usize,
@@ -746,6 +755,11 @@ pub struct TrainArgs {
     /// Delete the contents of a run folder that already holds a run.
     #[arg(long)]
     pub overwrite: bool,
+    /// Start from the trained weights of this run folder (made by `vae train` or `vae import`,
+    /// of the same network, likelihood and condition) instead of random ones: fine-tuning. The
+    /// optimizer, epochs and learning-rate schedule start afresh.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
     /// Train data-parallel on several devices of one backend (Burn's multi-device strategy):
     /// `flex,flex`, `wgpu:0,wgpu:1` (`wgpu:N`: the N-th GPU). Each optimizer step sums one
     /// batch's gradients per device: the gradient of a batch of devices × batch_size images,

@@ -22,7 +22,9 @@ use crate::experiments::cross_dataset::{CrossDatasetOptions, run_cross_dataset};
 use crate::experiments::denoising::{self, DenoisingOptions, run_denoising};
 use crate::experiments::few_labels::FewLabels;
 use crate::experiments::one_class::{self, OneClassOptions, run_one_class};
-use crate::experiments::semi_supervised::{SemiSupervisedOptions, run_semi_supervised};
+use crate::experiments::semi_supervised::{
+    self, M2Training, SemiSupervisedOptions, run_semi_supervised,
+};
 use crate::inspect::denoise::{DenoiseOptions, denoise};
 use crate::inspect::evaluate::{EvaluateOptions, evaluate};
 use crate::inspect::pictures::{
@@ -338,17 +340,27 @@ pub fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
             let report = run_augmentation(&AugmentationOptions {
                 few: few_labels(&args.few, args.seeds, "augmentation")?,
                 synthetic_per_class: args.synthetic_per_class,
-                cvae_steps: args.cvae_steps,
+                generator: args.generator,
+                cvae_steps: args
+                    .cvae_steps
+                    .unwrap_or_else(|| args.generator.default_steps()),
                 classifier_steps: args.classifier_steps,
             })?;
             print!("{report}");
         }
         ExperimentCommand::SemiSupervised(args) => {
+            let full = if args.full {
+                semi_supervised::FULL_STEPS
+            } else {
+                semi_supervised::DEFAULT_STEPS
+            };
             let report = run_semi_supervised(&SemiSupervisedOptions {
                 few: few_labels(&args.few, args.seeds, "semi-supervised")?,
-                steps: args.steps,
-                unlabelled_batch: args.unlabelled_batch,
-                alpha: args.alpha,
+                m2: M2Training {
+                    steps: args.steps.unwrap_or(full),
+                    unlabelled_batch: args.unlabelled_batch,
+                    alpha: args.alpha,
+                },
             })?;
             print!("{report}");
         }

@@ -123,6 +123,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         overwrite: args.overwrite,
         plain: args.plain,
         devices,
+        init_from: args.init_from,
     })?;
     println!(
         "done: {} epochs; model, checkpoints, metrics.csv and pictures in {}",

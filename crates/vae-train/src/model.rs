@@ -156,7 +156,7 @@ impl AnyDecoder {
 pub fn build_model(config: &TrainingConfig, device: &Device) -> Result<CliVae, VaeError> {
     let model = &config.model;
     model.validate()?;
-    let condition_dim = config.condition.dim();
+    let condition_dim = config.condition_dim();
     let (encoder, decoder) = match &config.network {
         NetworkChoice::Mlp => {
             let (encoder, decoder) = model.try_init_networks(condition_dim, device)?;

@@ -733,3 +733,120 @@ fn a_full_disk_while_checkpointing_loses_nothing_already_saved() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Train loss of each epoch in `run_dir/metrics.csv`.
+fn train_losses(run_dir: &Path) -> Vec<f64> {
+    vae_train::run::metrics_csv::read(&run_dir.join("metrics.csv"))
+        .unwrap()
+        .iter()
+        .map(|row| row.values[0])
+        .collect()
+}
+
+/// `--init-from` starts a new run from a trained run's weights: its first epoch is far better
+/// than a run from random weights; a folder of another network, no run, or the new run's own
+/// folder is refused before anything is written.
+#[test]
+fn init_from_fine_tunes_a_trained_run_and_refuses_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = mnist_dir();
+    let source = dir.path().join("source");
+    let output = train_smoke(&data, &source, &["--plain"]);
+    assert!(output.status.success(), "{}", fails_text(&output));
+    let tuned = dir.path().join("tuned");
+    let output = train_smoke(
+        &data,
+        &tuned,
+        &["--plain", "--epochs", "1", "--init-from", path(&source)],
+    );
+    assert!(output.status.success(), "{}", fails_text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("starting from the weights of"), "{stdout}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tuned.join("init.json")).unwrap()).unwrap();
+    assert!(
+        record["init_from"].as_str().unwrap().ends_with("source"),
+        "{record}"
+    );
+    let (scratch, fine_tuned) = (train_losses(&source), train_losses(&tuned));
+    assert_eq!(fine_tuned.len(), 1);
+    // Random weights start near 543 nats (784 ln 2) and the first epoch's mean is far above a
+    // trained model's; the same epoch from the trained weights starts where the source ended.
+    assert!(
+        fine_tuned[0] < scratch[0] - 20.0,
+        "first epoch from the trained weights {} against {} from random ones",
+        fine_tuned[0],
+        scratch[0]
+    );
+
+    // Another latent size: the weights do not fit.
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_file("configs/smoke.json")).unwrap())
+            .unwrap();
+    other["model"]["latent_dim"] = 8.into();
+    let other_config = dir.path().join("other.json");
+    std::fs::write(&other_config, other.to_string()).unwrap();
+    let refused = dir.path().join("refused");
+    let smoke = repo_file("configs/smoke.json");
+    let cases = [
+        (
+            path(&other_config),
+            path(&source),
+            "do not fit the model the config describes",
+        ),
+        (smoke.as_str(), path(dir.path()), "has no config.json"),
+        (smoke.as_str(), path(&refused), "or inside it"),
+    ];
+    for (config, init_from, expected) in cases {
+        let stderr = fails(&vae(&[
+            "train",
+            "--config",
+            config,
+            "--data-dir",
+            path(&data),
+            "--run-dir",
+            path(&refused),
+            "--init-from",
+            init_from,
+        ]));
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(
+            !refused.exists(),
+            "a refused run wrote {}",
+            refused.display()
+        );
+    }
+    // The new run's own folder: refused, and the source stays whole.
+    let stderr = fails(&train_smoke(
+        &data,
+        &source,
+        &["--overwrite", "--init-from", path(&source)],
+    ));
+    assert!(stderr.contains("would delete the weights"), "{stderr}");
+    // A folder that holds the source run: refused too (--overwrite would empty it).
+    let stderr = fails(&train_smoke(
+        &data,
+        dir.path(),
+        &["--overwrite", "--init-from", path(&source)],
+    ));
+    assert!(stderr.contains("or inside it"), "{stderr}");
+    assert!(source.join("model.bpk").is_file() && source.join("metrics.csv").is_file());
+
+    // A fine-tuned run with no checkpoint to resume: the command to start it again keeps
+    // --init-from, so that it does not silently start from random weights.
+    let unstarted = dir.path().join("unstarted");
+    std::fs::create_dir(&unstarted).unwrap();
+    for file in ["config.json", "init.json"] {
+        std::fs::copy(tuned.join(file), unstarted.join(file)).unwrap();
+    }
+    let stderr = fails(&vae(&["train", "--resume", path(&unstarted)]));
+    assert!(
+        stderr.contains("--overwrite --init-from") && stderr.contains("source"),
+        "{stderr}"
+    );
+}
+
+/// The standard error of a failed command, for assertion messages.
+fn fails_text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

@@ -439,3 +439,83 @@ fn bad_folders_and_sections_are_clean_errors_naming_the_problem() {
         "{evaluation}"
     );
 }
+
+/// A conditional VAE on a folder of three classes: the one-hot size is `image_folder.classes`,
+/// the per-class pictures have one row per class, a label outside the folder's classes is
+/// refused, and a folder of another class count is named.
+#[test]
+fn a_conditional_model_on_a_three_class_folder_takes_its_own_class_count() {
+    let test = ImageData::from_dir(Split::Test, &mnist_dir()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("digits");
+    for (digit, name) in [(0u8, "zero"), (1, "one"), (7, "seven")] {
+        std::fs::create_dir_all(folder.join(name)).unwrap();
+        for (i, pixels) in digits(&test, digit, 30).into_iter().enumerate() {
+            GrayImage::from_raw(28, 28, pixels.to_vec())
+                .unwrap()
+                .save(folder.join(name).join(format!("{i:02}.png")))
+                .unwrap();
+        }
+    }
+    let settings = json!({"channels": 1, "height": 28, "width": 28, "validation_fraction": 0.2});
+    let unset = folder_config(dir.path(), &folder, settings.clone(), |config| {
+        config["condition"] = json!("label");
+    });
+    let stderr = fail(&train_args(&unset, &dir.path().join("unset")));
+    assert!(stderr.contains("needs `image_folder.classes`"), "{stderr}");
+    let config = folder_config(dir.path(), &folder, settings, |config| {
+        config["condition"] = json!("label");
+        config["image_folder"]["classes"] = json!(3);
+        config["num_epochs"] = json!(2);
+    });
+    let run_dir = train(dir.path(), &config);
+    let run = path(&run_dir);
+    // Each epoch's sample grid: one row of 8 per class, three classes.
+    let (width, height, std) = picture(&run_dir.join("images/samples-epoch-2.png"));
+    assert_eq!((width, height), (8 * 58 + 2, 3 * 58 + 2));
+    assert!(std > 1.0, "the sample grid is blank");
+    let out = dir.path().join("sample.png");
+    succeed(&[
+        "sample",
+        "--run-dir",
+        run,
+        "--columns",
+        "4",
+        "--out",
+        path(&out),
+    ]);
+    // Without --label: `columns` samples of each class, one row per class.
+    assert_eq!(picture(&out).1, 3 * support::TILE + 2);
+    assert_eq!(picture(&out).0, 4 * support::TILE + 2);
+    let stderr = fail(&["sample", "--run-dir", run, "--label", "3"]);
+    assert!(stderr.contains("classes are 0..=2"), "{stderr}");
+    succeed(&[
+        "sample",
+        "--run-dir",
+        run,
+        "--label",
+        "2",
+        "--out",
+        path(&out),
+    ]);
+    let evaluation = evaluate(run, "2", dir.path());
+    assert!(
+        evaluation["negative_elbo"].as_f64().unwrap().is_finite(),
+        "{evaluation}"
+    );
+
+    // A fourth class folder: the run's model knows three, so its data is refused by name.
+    std::fs::create_dir_all(folder.join("two")).unwrap();
+    for (i, pixels) in digits(&test, 2, 5).into_iter().enumerate() {
+        GrayImage::from_raw(28, 28, pixels.to_vec())
+            .unwrap()
+            .save(folder.join("two").join(format!("{i}.png")))
+            .unwrap();
+    }
+    let stderr = fail(&["evaluate", "--run-dir", run, "--samples", "2"]);
+    assert!(
+        stderr.contains("holds 4 class subfolders")
+            && stderr.contains("`image_folder.classes` is 3"),
+        "{stderr}"
+    );
+}

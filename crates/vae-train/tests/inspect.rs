@@ -542,29 +542,35 @@ fn refuses_each(name: &str, data: &Path, out_dir: &Path, cases: &[([&str; 2], &s
 #[test]
 fn the_augmentation_experiment_trains_both_classifiers_on_a_labelled_draw() {
     let out = tempfile::tempdir().unwrap();
-    let out_dir = out.path().join("augmentation");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.json");
     let data = mnist_dir();
-    let stdout = succeed(&[
-        "experiment",
-        "augmentation",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--seeds",
-        "1",
-        "--labels-per-class",
-        "5",
-        "--synthetic-per-class",
-        "6",
-        "--cvae-steps",
-        "30",
-        "--classifier-steps",
-        "20",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
-    ]);
+    // One draw of 5 labels per class, 6 generated images per class, 20 classifier steps.
+    let run = |out_dir: &Path, generator: &str, cvae_steps: &str| {
+        succeed(&[
+            "experiment",
+            "augmentation",
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--seeds",
+            "1",
+            "--labels-per-class",
+            "5",
+            "--synthetic-per-class",
+            "6",
+            "--generator",
+            generator,
+            "--cvae-steps",
+            cvae_steps,
+            "--classifier-steps",
+            "20",
+            "--out-dir",
+            out_dir.to_str().unwrap(),
+        ])
+    };
+    let out_dir = out.path().join("augmentation");
+    let stdout = run(&out_dir, "labelled", "30");
     let (table, json) = support::experiment_results(&stdout, &out_dir);
     let draws = json["draws"].as_array().unwrap();
     assert_eq!(draws.len(), 1, "{table}");
@@ -579,6 +585,18 @@ fn the_augmentation_experiment_trains_both_classifiers_on_a_labelled_draw() {
     // The first six generated images of each class, one row per class.
     let (width, height, _) = picture(&out_dir.join("synthetic.png"));
     assert_eq!((width, height), (6 * TILE + 2, 10 * TILE + 2));
+
+    // M2's conditional VAE as the generator: it also learns from unlabelled images.
+    let m2_dir = out.path().join("augmentation-m2");
+    let stdout = run(&m2_dir, "m2", "10");
+    let (table, json) = support::experiment_results(&stdout, &m2_dir);
+    assert_eq!(json["generator"], "m2", "{table}");
+    assert!(table.contains("M2's conditional VAE"), "{table}");
+    let draw = &json["draws"].as_array().unwrap()[0];
+    // The same draw and seed: the classifier alone is the same as above.
+    assert_eq!(draw["labelled_only"].as_f64(), Some(alone), "{table}");
+    assert!(draw["augmented"].as_f64().unwrap() > 0.2, "{table}");
+    assert!(draw["cvae_loss"].as_f64().unwrap().is_finite(), "{table}");
 
     let cases = [
         (["--labels-per-class", "0"], "--labels-per-class is 0"),

@@ -286,9 +286,33 @@ fn import_then_export_round_trips() {
     // Nothing to resume and no curves: said plainly, without offering to delete the run.
     let stderr = fail(&["train", "--resume", path(&imported)]);
     assert!(
-        stderr.contains("made by `vae import`") && !stderr.contains("--overwrite"),
+        stderr.contains("made by `vae import`")
+            && stderr.contains("--init-from")
+            && !stderr.contains("--overwrite"),
         "{stderr}"
     );
+    // Fine-tuning the imported weights: a new run starts from them (one epoch of 256 images).
+    let mut tune: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    tune["num_epochs"] = 1.into();
+    tune["train_images"] = 256.into();
+    tune["valid_images"] = 64.into();
+    let tune_config = dir.path().join("tune.json");
+    std::fs::write(&tune_config, tune.to_string()).unwrap();
+    let tuned = dir.path().join("tuned");
+    let stdout = succeed(&[
+        "train",
+        "--config",
+        path(&tune_config),
+        "--data-dir",
+        path(&data_dir),
+        "--run-dir",
+        path(&tuned),
+        "--init-from",
+        path(&imported),
+        "--plain",
+    ]);
+    assert!(stdout.contains("starting from the weights of"), "{stdout}");
+    assert!(tuned.join("model.bpk").is_file() && tuned.join("init.json").is_file());
     let stderr = fail(&["curves", "--run-dir", path(&imported)]);
     assert!(stderr.contains("no training curves"), "{stderr}");
     assert!(imported.join("model.bpk").is_file());

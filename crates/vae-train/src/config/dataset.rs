@@ -7,8 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use vae_model::ImageShape;
 
-use super::{ConditionChoice, TrainingConfig};
-use crate::data::{DatasetKind, IMAGE_SIDE, ImageData, ImageFolderConfig, Split};
+use super::{CLASSES, ConditionChoice, TrainingConfig};
+use crate::data::{DatasetKind, IMAGE_SIDE, ImageData, ImageFolderConfig, MAX_CLASSES, Split};
 use crate::error::{DataError, InvalidConfig};
 
 /// The shape of MNIST's and Fashion-MNIST's images: 1×28×28.
@@ -136,6 +136,24 @@ impl TrainingConfig {
         }
     }
 
+    /// Classes of the labels a `"label"` condition encodes: 10 for MNIST and Fashion-MNIST,
+    /// `image_folder.classes` for a folder (0 while unset).
+    pub fn classes(&self) -> usize {
+        match (&self.image_folder, self.dataset) {
+            (Some(folder), DatasetChoice::ImageFolder) => folder.classes.unwrap_or(0),
+            _ => CLASSES,
+        }
+    }
+
+    /// Width of the condition vector the networks take: 0 without a condition, else
+    /// [`classes`](Self::classes) (the one-hot label).
+    pub fn condition_dim(&self) -> usize {
+        match self.condition {
+            ConditionChoice::None => 0,
+            ConditionChoice::Label => self.classes(),
+        }
+    }
+
     /// The built-in dataset the run reads, or an error naming `what` needs one.
     pub fn idx_dataset(&self, what: &str) -> Result<DatasetKind, InvalidConfig> {
         self.dataset.idx().ok_or_else(|| {
@@ -160,14 +178,24 @@ impl TrainingConfig {
                 if let Some(problem) = folder.problem() {
                     return Err(InvalidConfig::new("image_folder", problem));
                 }
-                if self.condition != ConditionChoice::None {
-                    return Err(InvalidConfig::new(
-                        "condition",
-                        "`condition` \"label\" is not supported with an image folder yet (its \
-                         one-hot size is MNIST's ten classes): set `condition` to \"none\"",
-                    ));
+                match (self.condition, folder.classes) {
+                    (ConditionChoice::Label, None) => Err(InvalidConfig::new(
+                        "image_folder.classes",
+                        "`condition` \"label\" on an image folder needs `image_folder.classes`: \
+                         the number of class subfolders, which fixes the one-hot size (e.g. \
+                         `\"classes\": 3` for three subfolders)",
+                    )),
+                    (_, Some(classes)) if !(2..=MAX_CLASSES).contains(&classes) => {
+                        Err(InvalidConfig::new(
+                            "image_folder.classes",
+                            format!(
+                                "`image_folder.classes` is {classes}: use 2 to {MAX_CLASSES} \
+                                 (the number of class subfolders), or null"
+                            ),
+                        ))
+                    }
+                    _ => Ok(()),
                 }
-                Ok(())
             }
             (kind, Some(_)) => Err(InvalidConfig::new(
                 "image_folder",
@@ -227,8 +255,26 @@ mod tests {
         config.image_folder = Some(ImageFolderConfig::new("x", 1, 28, 28));
         config.validate_dataset().unwrap();
         config.condition = ConditionChoice::Label;
-        assert!(message(&config).contains("not supported with an image folder"));
+        assert!(message(&config).contains("needs `image_folder.classes`"));
+        assert_eq!((config.classes(), config.condition_dim()), (0, 0));
+        for wrong in [1, 257] {
+            config.image_folder.as_mut().unwrap().classes = Some(wrong);
+            let text = message(&config);
+            assert!(
+                text.contains(&format!("is {wrong}: use 2 to 256")),
+                "{text}"
+            );
+        }
+        config.image_folder.as_mut().unwrap().classes = Some(3);
+        config.validate_dataset().unwrap();
+        assert_eq!((config.classes(), config.condition_dim()), (3, 3));
         config.condition = ConditionChoice::None;
+        assert_eq!(config.condition_dim(), 0);
+        // `null` is a valid value in a config file (absent: the same).
+        let mut json = serde_json::to_value(&config).unwrap();
+        json["image_folder"]["classes"] = serde_json::Value::Null;
+        let read = TrainingConfig::from_json(&json.to_string()).unwrap();
+        assert_eq!(read.image_folder.unwrap().classes, None);
         config.dataset = DatasetChoice::Mnist;
         assert!(message(&config).contains("set `dataset` to \"image-folder\""));
         assert!(

@@ -129,17 +129,21 @@ fn default_kept_checkpoints() -> Option<usize> {
 /// named `name` in the message: it must hold at least one class, each below [`CLASSES`], none
 /// twice.
 pub fn classes_problem(name: &str, classes: &[u8]) -> Option<String> {
+    classes_problem_among(name, classes, CLASSES)
+}
+
+/// [`classes_problem`] for data of `count` classes (an image folder's may have any number).
+pub fn classes_problem_among(name: &str, classes: &[u8], count: usize) -> Option<String> {
+    let last = count.saturating_sub(1);
     if classes.is_empty() {
         return Some(format!(
-            "{name} is empty: list at least one class (0 to {})",
-            CLASSES - 1
+            "{name} is empty: list at least one class (0 to {last})"
         ));
     }
     classes.iter().enumerate().find_map(|(i, &class)| {
-        if usize::from(class) >= CLASSES {
+        if usize::from(class) >= count {
             Some(format!(
-                "{name} holds {class}, but the datasets' classes are 0 to {}",
-                CLASSES - 1
+                "{name} holds {class}, but the classes of the data are 0 to {last}"
             ))
         } else if classes[..i].contains(&class) {
             Some(format!("{name} lists {class} twice"))
@@ -154,7 +158,8 @@ pub fn classes_problem(name: &str, classes: &[u8]) -> Option<String> {
 /// few tensors that size are alive at once.
 pub const MAX_DECODED_BYTES: usize = 1 << 30;
 
-/// Classes of the labels a `"label"` condition encodes (both datasets have 10).
+/// Classes of MNIST's and Fashion-MNIST's labels (10 each); an image folder's are
+/// [`TrainingConfig::classes`].
 pub const CLASSES: usize = NUM_CLASSES;
 
 /// Which network pair a run trains.
@@ -265,14 +270,6 @@ impl ConditionChoice {
         match self {
             Self::None => "none",
             Self::Label => "label",
-        }
-    }
-
-    /// Width of the condition vector (0 for none).
-    pub fn dim(self) -> usize {
-        match self {
-            Self::None => 0,
-            Self::Label => CLASSES,
         }
     }
 }
@@ -644,7 +641,7 @@ mod tests {
             c["condition"] = "label".into();
         })
         .unwrap();
-        assert_eq!(ok.condition.dim(), CLASSES);
+        assert_eq!(ok.condition_dim(), CLASSES);
         type Case<'a> = (&'a dyn Fn(&mut Value), &'a str);
         let cases: [Case; 8] = [
             (

@@ -9,7 +9,8 @@ pub mod batcher;
 
 pub use vae_data::{
     DataSource, DatasetKind, FASHION_MNIST_DIR_ENV, IMAGE_PIXELS, IMAGE_SIDE, ImageData,
-    ImageFolderConfig, LabelledImage, MAX_IDX_BYTES, MNIST_DIR_ENV, NUM_CLASSES, Split,
+    ImageFolderConfig, LabelledImage, MAX_CLASSES, MAX_IDX_BYTES, MNIST_DIR_ENV, NUM_CLASSES,
+    Split,
 };
 
 /// The shape of `data`'s images as the networks take it.

@@ -1,6 +1,8 @@
 //! Data augmentation with a conditional VAE: the reference CNN classifier trained on a few
-//! labelled images (10 per class by default), with and without images that a conditional VAE,
-//! trained on the same labelled images only, draws for each class. Both classifiers take the
+//! labelled images (10 per class by default), with and without images that a conditional VAE
+//! draws for each class. The conditional VAE learns from the same labelled images only
+//! ([`Generator::Labelled`], the default) or from them and the whole training split as unlabelled
+//! images (M2's, [`Generator::M2`]). Both classifiers take the
 //! same number of optimizer steps with the same dropout and random shifts, and the labelled
 //! images are repeated to make at least half of the augmented set. In the same number of steps
 //! the augmented classifier meets each labelled image about half as often: the generated images
@@ -19,6 +21,7 @@ use crate::data::batcher::{ImageBatcher, one_hot};
 use crate::experiments::few_labels::{
     FewLabels, Prepared, classifier_settings, draw_labelled, mean_sd,
 };
+use crate::experiments::semi_supervised::{DEFAULT_UNLABELLED_BATCH, M2Training, fit_m2};
 use crate::experiments::{ExperimentError, write_results};
 use crate::inspect::pictures::Grid;
 use crate::inspect::read_back;
@@ -28,12 +31,45 @@ use crate::model::{CliVae, build_model};
 pub const DEFAULT_SYNTHETIC_PER_CLASS: usize = 100;
 /// Label draws by default.
 pub const DEFAULT_SEEDS: usize = 5;
-/// Full-batch Adam steps of the conditional VAE on the labelled images by default.
+/// Full-batch Adam steps of the conditional VAE on the labelled images by default
+/// ([`Generator::Labelled`]).
 pub const DEFAULT_CVAE_STEPS: usize = 2000;
 /// The most generated images per class (all are generated in one pass).
 pub const MAX_SYNTHETIC_PER_CLASS: usize = 10_000;
 /// Optimizer steps of each classifier by default.
 pub const DEFAULT_CLASSIFIER_STEPS: usize = 500;
+
+/// Which conditional VAE generates the images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Generator {
+    /// The config's network as a conditional VAE, trained full-batch on the labelled images only.
+    Labelled,
+    /// M2's conditional VAE (`vae experiment semi-supervised`'s model: 100 unlabelled images
+    /// per step, its default α), trained on the labelled images and the whole training split as
+    /// unlabelled images.
+    M2,
+}
+
+impl Generator {
+    /// Training steps of the generator by default: [`DEFAULT_CVAE_STEPS`] full-batch steps, or
+    /// M2's default number of steps.
+    pub fn default_steps(self) -> usize {
+        match self {
+            Self::Labelled => DEFAULT_CVAE_STEPS,
+            Self::M2 => crate::experiments::semi_supervised::DEFAULT_STEPS,
+        }
+    }
+}
+
+impl std::fmt::Display for Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Labelled => "a conditional VAE trained on the same labelled images",
+            Self::M2 => "M2's conditional VAE, trained on them and every training image unlabelled",
+        })
+    }
+}
 
 /// What the experiment needs.
 #[derive(Debug, Clone)]
@@ -44,7 +80,9 @@ pub struct AugmentationOptions {
     pub few: FewLabels,
     /// Generated images per class.
     pub synthetic_per_class: usize,
-    /// Full-batch Adam steps of the conditional VAE.
+    /// Which conditional VAE generates them.
+    pub generator: Generator,
+    /// Adam steps of the conditional VAE (full-batch, or M2's steps).
     pub cvae_steps: usize,
     /// Optimizer steps of each classifier.
     pub classifier_steps: usize,
@@ -60,7 +98,7 @@ pub struct DrawResult {
     /// Test accuracy of the classifier trained on them and the generated images.
     pub augmented: f64,
     /// The conditional VAE's loss per image on the labelled images (its `beta`-weighted
-    /// negative ELBO at one posterior sample) at its last step.
+    /// negative ELBO at one posterior sample) at its last step; with M2, its labelled bound.
     pub cvae_loss: f64,
 }
 
@@ -73,6 +111,8 @@ pub struct AugmentationReport {
     pub labels_per_class: usize,
     /// Generated images per class.
     pub synthetic_per_class: usize,
+    /// Which conditional VAE generated them.
+    pub generator: Generator,
     /// Steps of the conditional VAE.
     pub cvae_steps: usize,
     /// Steps of each classifier.
@@ -168,6 +208,14 @@ pub fn run_augmentation(
             options.synthetic_per_class
         )));
     }
+    let m2 = M2Training {
+        steps: options.cvae_steps,
+        unlabelled_batch: DEFAULT_UNLABELLED_BATCH,
+        alpha: None,
+    };
+    if options.generator == Generator::M2 {
+        m2.check(&options.few.base)?;
+    }
     let start = Instant::now();
     let few = &options.few;
     let Prepared {
@@ -185,6 +233,11 @@ pub fn run_augmentation(
         ],
     )?;
     let picture = few.out_dir.join("synthetic.png");
+    let labelled_count = few.labels_per_class.saturating_mul(CLASSES);
+    let alpha = match options.generator {
+        Generator::Labelled => 0.0,
+        Generator::M2 => m2.alpha_for(train.labels().len(), labelled_count)?,
+    };
 
     let mut draws = Vec::new();
     for seed in 0..few.seeds as u64 {
@@ -198,8 +251,25 @@ pub fn run_augmentation(
         let alone = fit_classifier(&rows, &labels, CLASSES, &settings, steps, &device, false)?;
         let labelled_only = accuracy(&alone, &test, &device)?;
 
-        let (cvae, cvae_loss) =
-            fit_cvae(&config, &rows, &labels, options.cvae_steps, seed, &device)?;
+        let (cvae, cvae_loss) = match options.generator {
+            Generator::Labelled => {
+                fit_cvae(&config, &rows, &labels, options.cvae_steps, seed, &device)?
+            }
+            Generator::M2 => {
+                let fitted = fit_m2(
+                    &config,
+                    &few.classifier,
+                    &rows,
+                    &labels,
+                    &train,
+                    &m2,
+                    alpha,
+                    seed,
+                    &device,
+                )?;
+                (fitted.vae, fitted.last_terms[0])
+            }
+        };
         let (synthetic, synthetic_labels) =
             generate(&cvae, options.synthetic_per_class, seed, &device)?;
         if seed == 0 {
@@ -264,6 +334,7 @@ pub fn run_augmentation(
         dataset: dataset.name().to_string(),
         labels_per_class: few.labels_per_class,
         synthetic_per_class: options.synthetic_per_class,
+        generator: options.generator,
         cvae_steps: options.cvae_steps,
         classifier_steps: options.classifier_steps,
         labelled_only: mean_sd(&alone),
@@ -282,11 +353,11 @@ impl std::fmt::Display for AugmentationReport {
         writeln!(
             f,
             "Augmentation on {}: a classifier on {} labelled images per class, alone and with {} \
-             images per class from a conditional VAE trained on the same labelled images ({} \
-             steps); each classifier {} steps",
+             images per class from {} ({} steps); each classifier {} steps",
             self.dataset,
             self.labels_per_class,
             self.synthetic_per_class,
+            self.generator,
             self.cvae_steps,
             self.classifier_steps
         )?;

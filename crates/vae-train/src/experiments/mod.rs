@@ -86,6 +86,7 @@ pub(crate) fn train_or_reuse(
         overwrite,
         plain: true,
         devices: None,
+        init_from: None,
     })?;
     Ok((TrainedRun::open(run_dir, device)?, true))
 }

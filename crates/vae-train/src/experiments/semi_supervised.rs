@@ -7,6 +7,9 @@
 //! ([`vae_model::applications::Classifier`], with dropout and random shifts of the labelled
 //! images) instead of an MLP; the VAE is the config's network with the one-hot class as its
 //! condition; Adam instead of RMSProp; far fewer steps.
+//!
+//! Its M2 training is also the augmentation experiment's generator that learns from unlabelled
+//! images.
 
 use std::time::Instant;
 
@@ -32,8 +35,11 @@ use crate::model::{CliVae, build_model};
 
 /// Label draws by default (the issue asks for at least 3).
 pub const DEFAULT_SEEDS: usize = 3;
-/// Training steps of M2 (and of the classifier alone) by default.
-pub const DEFAULT_STEPS: usize = 2000;
+/// Training steps of M2 (and of the classifier alone) by default: three draws take about half an
+/// hour on a 2-core machine.
+pub const DEFAULT_STEPS: usize = 1000;
+/// Training steps with `--full`.
+pub const FULL_STEPS: usize = 2000;
 /// Unlabelled images per M2 step by default.
 pub const DEFAULT_UNLABELLED_BATCH: usize = 100;
 /// How often the terms are printed.
@@ -44,12 +50,65 @@ const REPORT_EVERY: usize = 100;
 pub struct SemiSupervisedOptions {
     /// The shared settings; the whole training split is the unlabelled data.
     pub few: FewLabels,
-    /// Steps of M2, and of the classifier trained alone.
+    /// How M2 trains; its steps are also the classifier-alone's.
+    pub m2: M2Training,
+}
+
+/// How M2 trains.
+#[derive(Debug, Clone)]
+pub struct M2Training {
+    /// Optimizer steps.
     pub steps: usize,
     /// Unlabelled images per step (every labelled image takes part in every step).
     pub unlabelled_batch: usize,
     /// Weight of the classification term; `None`: `0.1 × unlabelled / labelled` images.
     pub alpha: Option<f64>,
+}
+
+impl M2Training {
+    /// Checks the settings against `config` before any data is read.
+    pub(crate) fn check(&self, config: &TrainingConfig) -> Result<(), ExperimentError> {
+        if let Some(alpha) = self.alpha
+            && !(alpha.is_finite() && alpha >= 0.0)
+        {
+            return Err(ExperimentError::Argument(format!(
+                "--alpha is {alpha}: it must be a finite number >= 0 (leave it out for 0.1 × \
+                 unlabelled / labelled images)"
+            )));
+        }
+        if config.model.beta != 1.0 {
+            return Err(ExperimentError::Argument(format!(
+                "the config's model.beta is {}: M2's bounds are negative ELBOs, so set it to 1",
+                config.model.beta
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks the unlabelled batch against a pool of `pool` images, and returns the
+    /// classification weight for `labelled` labelled images.
+    pub(crate) fn alpha_for(&self, pool: usize, labelled: usize) -> Result<f64, ExperimentError> {
+        if self.unlabelled_batch > pool {
+            return Err(ExperimentError::Argument(format!(
+                "--unlabelled-batch {} is more than the {pool} training images: use at most \
+                 that many (100 is usual)",
+                self.unlabelled_batch
+            )));
+        }
+        Ok(self
+            .alpha
+            .unwrap_or(0.1 * pool.saturating_sub(labelled) as f64 / labelled.max(1) as f64))
+    }
+}
+
+/// A trained M2, ready for inference.
+pub(crate) struct FittedM2 {
+    /// The conditional VAE `p(x|y,z) q(z|x,y)`.
+    pub vae: CliVae,
+    /// The classifier `q(y|x)`.
+    pub classifier: Classifier,
+    /// The last step's mean labelled bound, unlabelled bound and cross-entropy.
+    pub last_terms: [f64; 3],
 }
 
 /// One label draw's figures.
@@ -97,20 +156,20 @@ struct M2 {
     classifier: Classifier,
 }
 
-/// Trains M2 on the labelled `rows`/`labels` and `unlabelled` images; returns its classifier for
-/// inference and the last step's terms.
+/// Trains M2 (the config's network as the conditional VAE, the reference CNN as `q(y|x)`) on the
+/// labelled `rows`/`labels` and `unlabelled` images with classification weight `alpha`.
 #[allow(clippy::too_many_arguments)]
-fn fit_m2(
+pub(crate) fn fit_m2(
     config: &TrainingConfig,
     classifier: &ClassifierTraining,
     rows: &[&[u8]],
     labels: &[u8],
     unlabelled: &ImageData,
-    options: &SemiSupervisedOptions,
+    training: &M2Training,
     alpha: f64,
     seed: u64,
     device: &Device,
-) -> Result<(Classifier, [f64; 3]), ExperimentError> {
+) -> Result<FittedM2, ExperimentError> {
     device.seed(seed);
     let train_device = device.clone().autodiff();
     let vae = build_model(config, &train_device)
@@ -128,9 +187,9 @@ fn fit_m2(
     let targets = one_hot(labels, CLASSES, &train_device);
     let pool = unlabelled.labels().len();
     let mut last = [f64::NAN; 3];
-    for step in 1..=options.steps {
+    for step in 1..=training.steps {
         let labelled_x = shifted_batch(rows, classifier.shift_pixels, &mut rng, &train_device);
-        let picks: Vec<&[u8]> = (0..options.unlabelled_batch)
+        let picks: Vec<&[u8]> = (0..training.unlabelled_batch)
             .map(|_| unlabelled.pixels(rng.random_range(0..pool)))
             .collect();
         let unlabelled_x = ImageBatcher::images(picks.into_iter(), &train_device);
@@ -145,7 +204,7 @@ fn fit_m2(
             unlabelled_logits,
             alpha,
         );
-        if step % REPORT_EVERY == 0 || step == options.steps {
+        if step % REPORT_EVERY == 0 || step == training.steps {
             last = [
                 terms.labelled.clone().into_scalar::<f64>(),
                 terms.unlabelled.clone().into_scalar::<f64>(),
@@ -159,33 +218,24 @@ fn fit_m2(
             }
             println!(
                 "  step {step}/{}: labelled {:.2}, unlabelled {:.2}, cross-entropy {:.4}",
-                options.steps, last[0], last[1], last[2]
+                training.steps, last[0], last[1], last[2]
             );
         }
         let grads = GradientsParams::from_grads(terms.total.backward(), &model);
         model = optimizer.step(config.learning_rate, model, grads);
     }
-    Ok((model.classifier.valid(), last))
+    Ok(FittedM2 {
+        vae: model.vae.valid(),
+        classifier: model.classifier.valid(),
+        last_terms: last,
+    })
 }
 
 /// Runs every label draw and writes `results.md` and `results.json`.
 pub fn run_semi_supervised(
     options: &SemiSupervisedOptions,
 ) -> Result<SemiSupervisedReport, ExperimentError> {
-    if let Some(alpha) = options.alpha
-        && !(alpha.is_finite() && alpha >= 0.0)
-    {
-        return Err(ExperimentError::Argument(format!(
-            "--alpha is {alpha}: it must be a finite number >= 0 (leave it out for 0.1 × \
-             unlabelled / labelled images)"
-        )));
-    }
-    if options.few.base.model.beta != 1.0 {
-        return Err(ExperimentError::Argument(format!(
-            "the config's model.beta is {}: M2's bounds are negative ELBOs, so set it to 1",
-            options.few.base.model.beta
-        )));
-    }
+    options.m2.check(&options.few.base)?;
     let start = Instant::now();
     let few = &options.few;
     let Prepared {
@@ -197,22 +247,12 @@ pub fn run_semi_supervised(
     } = few.prepare(
         "The semi-supervised experiment",
         &[
-            ("--steps", options.steps),
-            ("--unlabelled-batch", options.unlabelled_batch),
+            ("--steps", options.m2.steps),
+            ("--unlabelled-batch", options.m2.unlabelled_batch),
         ],
     )?;
-    if options.unlabelled_batch > train.labels().len() {
-        return Err(ExperimentError::Argument(format!(
-            "--unlabelled-batch {} is more than the {} training images: use at most that many \
-             (100 is usual)",
-            options.unlabelled_batch,
-            train.labels().len()
-        )));
-    }
     let labelled_count = few.labels_per_class.saturating_mul(CLASSES);
-    let alpha = options.alpha.unwrap_or(
-        0.1 * (train.labels().len().saturating_sub(labelled_count)) as f64 / labelled_count as f64,
-    );
+    let alpha = options.m2.alpha_for(train.labels().len(), labelled_count)?;
 
     let mut draws = Vec::new();
     for seed in 0..few.seeds as u64 {
@@ -220,13 +260,13 @@ pub fn run_semi_supervised(
         let rows: Vec<&[u8]> = chosen.iter().map(|&i| train.pixels(i)).collect();
         let labels: Vec<u8> = chosen.iter().map(|&i| train.labels()[i]).collect();
 
-        let alone = classifier_settings(&few.classifier, rows.len(), options.steps, seed);
+        let alone = classifier_settings(&few.classifier, rows.len(), options.m2.steps, seed);
         let alone = fit_classifier(
             &rows,
             &labels,
             CLASSES,
             &alone,
-            Some(options.steps),
+            Some(options.m2.steps),
             &device,
             false,
         )?;
@@ -237,19 +277,19 @@ pub fn run_semi_supervised(
         );
 
         let m2_start = Instant::now();
-        let (classifier, last_terms) = fit_m2(
+        let fitted = fit_m2(
             &config,
             &few.classifier,
             &rows,
             &labels,
             &train,
-            options,
+            &options.m2,
             alpha,
             seed,
             &device,
         )?;
         let m2_seconds = m2_start.elapsed().as_secs_f64();
-        let m2 = accuracy(&classifier, &test, &device)?;
+        let m2 = accuracy(&fitted.classifier, &test, &device)?;
         println!(
             "seed {seed}: M2 {:.2} % ({m2_seconds:.0} s), the classifier alone {:.2} %",
             100.0 * m2,
@@ -259,7 +299,7 @@ pub fn run_semi_supervised(
             seed,
             m2,
             labelled_only,
-            last_terms,
+            last_terms: fitted.last_terms,
             m2_seconds,
         });
     }
@@ -268,8 +308,8 @@ pub fn run_semi_supervised(
     let report = SemiSupervisedReport {
         dataset: dataset.name().to_string(),
         labels_per_class: few.labels_per_class,
-        steps: options.steps,
-        unlabelled_batch: options.unlabelled_batch,
+        steps: options.m2.steps,
+        unlabelled_batch: options.m2.unlabelled_batch,
         alpha,
         m2: mean_sd(&m2),
         labelled_only: mean_sd(&alone),

@@ -8,7 +8,6 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::config::CLASSES;
 use crate::data::batcher::ImageBatcher;
 use crate::inspect::sampling::Sampling;
 use crate::inspect::sampling::log_importance_weights;
@@ -120,9 +119,9 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
         // its own class by chance.
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
-        let classes = CLASSES as u8;
+        let classes = run.config.classes();
         for label in &mut labels {
-            *label = (*label + rng.random_range(1..classes)) % classes;
+            *label = ((usize::from(*label) + rng.random_range(1..classes)) % classes) as u8;
         }
     }
     let latent_dim = run.model.latent_dim();

@@ -4,7 +4,6 @@
 use burn::prelude::*;
 use vae_model::ImageShape;
 
-use crate::config::CLASSES;
 use crate::data::ImageData;
 use crate::data::batcher::ImageBatcher;
 use crate::inspect::images::save_grid;
@@ -118,14 +117,14 @@ pub fn sample(
                  \"none\"; train one with \"condition\": \"label\" (configs/mnist-cvae.json)",
             ));
         }
-        (true, Some(label)) if usize::from(label) >= CLASSES => {
+        (true, Some(label)) if usize::from(label) >= run.config.classes() => {
             return Err(argument(format!(
                 "--label {label} is out of range: the classes are 0..={}",
-                CLASSES - 1
+                run.config.classes() - 1
             )));
         }
         (true, Some(label)) => vec![label; count],
-        (true, None) => (0..CLASSES * columns)
+        (true, None) => (0..run.config.classes() * columns)
             .map(|i| (i / columns) as u8)
             .collect(),
     };
@@ -217,7 +216,9 @@ pub fn traverse(
         .map(|&dim| {
             run.model.decode_mean(
                 traversal_codes(center.clone(), dim, &offsets),
-                condition.clone().map(|c| c.expand([steps, CLASSES])),
+                condition
+                    .clone()
+                    .map(|c| c.expand([steps, run.config.classes()])),
             )
         })
         .collect();

@@ -11,7 +11,7 @@ use burn::prelude::*;
 use vae_model::applications::{AnomalyScore, auroc};
 
 use crate::backend::Backend;
-use crate::config::classes_problem;
+use crate::config::classes_problem_among;
 use crate::data::batcher::ImageBatcher;
 use crate::data::{DatasetKind, ImageData, ImageFolderConfig, Split, image_shape};
 use crate::inspect::sampling::{Sampling, log_importance_weights};
@@ -105,13 +105,6 @@ pub fn score_images(
 /// Scores every image of the split (or folder) and writes the CSV (`index,`, a `file,` column
 /// for a folder's images, `label,`, then one column per [`AnomalyScore`]).
 pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
-    if let Some(problem) = options
-        .normal_classes
-        .as_deref()
-        .and_then(|classes| classes_problem("--normal-classes", classes))
-    {
-        return Err(InspectError::Argument(problem));
-    }
     let device = options.backend.device()?;
     let run = TrainedRun::open(&options.run_dir, &device)?;
     let shape = run.config.image_shape();
@@ -156,6 +149,11 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
                 .into(),
         ));
     }
+    if let Some(problem) = options.normal_classes.as_deref().and_then(|classes| {
+        classes_problem_among("--normal-classes", classes, data.class_names().len())
+    }) {
+        return Err(InspectError::Argument(problem));
+    }
     if image_shape(&data) != shape {
         return Err(InspectError::Argument(format!(
             "the images to score are {:?} (channels, height, width), but the model takes \
@@ -164,6 +162,16 @@ pub fn score(options: &ScoreOptions) -> Result<ScoreReport, InspectError> {
             shape.channels,
             shape.height,
             shape.width
+        )));
+    }
+    let classes = run.config.classes();
+    if run.is_conditional()
+        && let Some(&label) = data.labels().iter().find(|&&l| usize::from(l) >= classes)
+    {
+        return Err(InspectError::Argument(format!(
+            "the images to score have label {label}, but this conditional model knows the \
+             classes 0..={}: score the run's own dataset (leave out --dataset)",
+            classes - 1
         )));
     }
     let mut data = run.config.data_treatment.test_set(data);

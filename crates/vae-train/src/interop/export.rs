@@ -93,7 +93,7 @@ pub fn export_model(
 /// (`names`) must be exactly that class's ten, its activation ReLU, its likelihood Bernoulli.
 fn check_examples_vae(names: &[String], config: &TrainingConfig) -> Result<(), WeightsError> {
     let refuse = |what: String| Err(WeightsError::NotExamplesVae(what));
-    if config.condition.dim() > 0 {
+    if config.condition_dim() > 0 {
         return refuse("a condition (the class label) concatenated to its inputs".into());
     }
     if !matches!(config.model.activation, ActivationConfig::Relu) {

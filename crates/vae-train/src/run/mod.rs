@@ -87,6 +87,12 @@ impl RunDir {
         self.root.join("import.json")
     }
 
+    /// `init.json`: written by `vae train --init-from`, naming the run whose weights it started
+    /// from.
+    pub fn init_record(&self) -> PathBuf {
+        self.root.join("init.json")
+    }
+
     /// `checkpoint/`.
     pub fn checkpoints(&self) -> PathBuf {
         self.root.join("checkpoint")

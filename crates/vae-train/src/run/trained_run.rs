@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::prelude::*;
 
-use crate::config::{CLASSES, TrainingConfig};
+use crate::config::TrainingConfig;
 use crate::error::ConfigError;
 use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
@@ -72,13 +72,13 @@ pub struct TrainedRun {
 impl TrainedRun {
     /// Whether the model takes a condition (the class label).
     pub fn is_conditional(&self) -> bool {
-        self.config.condition.dim() > 0
+        self.config.condition_dim() > 0
     }
 
     /// One-hot conditions for `labels`, or `None` for an unconditional model.
     pub fn condition(&self, labels: &[u8], device: &Device) -> Option<Tensor<2>> {
         self.is_conditional()
-            .then(|| crate::data::batcher::one_hot(labels, CLASSES, device))
+            .then(|| crate::data::batcher::one_hot(labels, self.config.classes(), device))
     }
 
     /// The test split of the run's dataset as the run was validated on it: binarized (once,

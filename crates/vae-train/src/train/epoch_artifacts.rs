@@ -17,7 +17,7 @@ use burn::train::checkpoint::{
 use burn::train::metric::store::EventStoreClient;
 use vae_model::{ImageShape, VaeError};
 
-use crate::config::{CLASSES, TrainingConfig};
+use crate::config::TrainingConfig;
 use crate::data::batcher::{ImageBatcher, one_hot};
 use crate::data::{ImageData, image_shape};
 use crate::inspect::images::save_grid;
@@ -53,6 +53,8 @@ pub struct PictureInputs {
     pub prior_codes: TensorData,
     /// For a conditional model, the class of each prior code (one row per class).
     pub prior_labels: Option<Vec<u8>>,
+    /// Classes of the condition's one-hot labels.
+    classes: usize,
     /// A model with every parameter initialized, on the Flex CPU device.
     template: CliVae,
 }
@@ -66,9 +68,10 @@ impl PictureInputs {
         let count = RECONSTRUCTION_COUNT.min(burn::data::dataset::Dataset::len(test));
         let images = ImageBatcher::images((0..count).map(|i| test.pixels(i)), &device);
         let test_labels = test.labels()[..count].to_vec();
-        let conditional = config.condition.dim() > 0;
+        let classes = config.classes();
+        let conditional = config.condition_dim() > 0;
         let prior_labels = conditional.then(|| {
-            (0..CLASSES * SAMPLES_PER_CLASS)
+            (0..classes * SAMPLES_PER_CLASS)
                 .map(|i| (i / SAMPLES_PER_CLASS) as u8)
                 .collect::<Vec<u8>>()
         });
@@ -81,7 +84,7 @@ impl PictureInputs {
         .into_data();
         let template = build_model(config, &device)?;
         // Touch every parameter now, so that none is initialized (randomly) later.
-        let condition = conditional.then(|| one_hot(&test_labels, CLASSES, &device));
+        let condition = conditional.then(|| one_hot(&test_labels, classes, &device));
         let posterior = template.encode(images.clone(), condition.clone());
         let _ = template
             .decode(posterior.mean + posterior.log_var, condition)
@@ -92,6 +95,7 @@ impl PictureInputs {
             test_labels,
             prior_codes,
             prior_labels,
+            classes,
             template,
         })
     }
@@ -109,13 +113,13 @@ impl PictureInputs {
             })?;
         let inputs = Tensor::<2>::from_data(self.test_images.clone(), &device);
         let conditional = self.prior_labels.is_some();
-        let condition = conditional.then(|| one_hot(&self.test_labels, CLASSES, &device));
+        let condition = conditional.then(|| one_hot(&self.test_labels, self.classes, &device));
         let reconstructions = model.reconstruct(inputs.clone(), condition);
         let pair = Tensor::cat(vec![inputs, reconstructions], 0); // [16, values]
         let prior_condition = self
             .prior_labels
             .as_ref()
-            .map(|labels| one_hot(labels, CLASSES, &device));
+            .map(|labels| one_hot(labels, self.classes, &device));
         let samples = model.decode_mean(
             Tensor::from_data(self.prior_codes.clone(), &device),
             prior_condition,

@@ -45,27 +45,60 @@ pub enum TrainError {
     /// The folder was made by `vae import`: weights, but no training state.
     #[error(
         "{} was made by `vae import` (see its import.json): it holds weights but no training \
-         state (optimizer, epochs) to resume. Inspect it with `vae sample`, `vae evaluate` and \
-         the other inspection commands; training imported weights further is not supported yet",
+         state (optimizer, epochs) to resume. To train the weights further, start a new run \
+         from them: `vae train --config {} --init-from {} --run-dir NEW_RUN`",
+        .0.display(),
+        .0.join("config.json").display(),
         .0.display()
     )]
     ImportedRun(PathBuf),
+    /// The run given to `--init-from` cannot be opened.
+    #[error("--init-from: {0}")]
+    InitFrom(#[from] crate::run::trained_run::OpenRunError),
+    /// `--init-from` names the folder the new run would be written to, or one inside it.
+    #[error(
+        "--init-from {} is the run folder {} or inside it: the new run would delete the weights \
+         it starts from. Give the new run a folder of its own (--run-dir)",
+        source_dir.display(),
+        run_dir.display()
+    )]
+    InitIntoItself {
+        /// The run folder given to `--init-from`.
+        source_dir: PathBuf,
+        /// The new run's folder.
+        run_dir: PathBuf,
+    },
+    /// The run given to `--init-from` holds another network than the config describes.
+    #[error(
+        "--init-from: the weights in {} do not fit the model the config describes ({parts}): \
+         {reason}. Train with the config the weights were trained with ({}), changing only what \
+         does not shape the network (learning rate, epochs, batch size, data)",
+        source_dir.join("model.bpk").display(),
+        source_dir.join("config.json").display()
+    )]
+    InitMismatch {
+        /// The run folder given to `--init-from`.
+        source_dir: PathBuf,
+        /// The parts the new config names: network, likelihood and condition.
+        parts: String,
+        /// Burn's reason.
+        reason: String,
+    },
     /// No checkpoint of the run is complete and loads.
     #[error(
         "{} has no complete, loadable checkpoint to resume from{}. Start it again with `vae \
-         train --config {} --run-dir {} --overwrite`",
-        checkpoints.display(),
+         train --config {} --run-dir {} --overwrite{}`",
+        crate::run::RunDir::open(run_dir).checkpoints().display(),
         if skipped.is_empty() { String::new() } else { format!(" ({})", skipped.join("; ")) },
-        config.display(),
-        run_dir.display()
+        crate::run::RunDir::open(run_dir).config().display(),
+        run_dir.display(),
+        init_from.as_ref().map_or(String::new(), |p| format!(" --init-from {}", p.display()))
     )]
     NoCheckpoint {
-        /// The run's `checkpoint/` folder.
-        checkpoints: PathBuf,
         /// Why each checkpoint was passed over.
         skipped: Vec<String>,
-        /// The run's `config.json`.
-        config: PathBuf,
+        /// The run it started from (`init.json`), to start from again.
+        init_from: Option<PathBuf>,
         /// The run folder.
         run_dir: PathBuf,
     },

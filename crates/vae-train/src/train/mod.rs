@@ -30,7 +30,7 @@ use crate::data::batcher::ImageBatcher;
 use crate::data::{ImageData, Split};
 use crate::devices::DeviceList;
 use crate::error::InvalidConfig;
-use crate::model::build_model;
+use crate::model::{CliVae, build_model};
 use crate::run::RunDir;
 use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
 use crate::run::metrics_csv;
@@ -60,6 +60,9 @@ pub struct TrainOptions {
     pub plain: bool,
     /// Train data-parallel on these devices (`--devices`; `None`: `backend`'s one device).
     pub devices: Option<DeviceList>,
+    /// Start from the weights of this run folder (a `vae train` or `vae import` run of the same
+    /// network) instead of random ones (`--init-from`); the optimizer starts afresh.
+    pub init_from: Option<PathBuf>,
 }
 
 /// Everything `vae train --resume` needs.
@@ -100,9 +103,22 @@ pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
         overwrite,
         plain,
         devices,
+        init_from,
     } = options;
     config.validate()?;
     let placement = Placement::new(backend, devices.as_ref())?;
+    if let Some(source) = &init_from
+        && inside(source, &run_dir)
+    {
+        return Err(TrainError::InitIntoItself {
+            source_dir: source.clone(),
+            run_dir,
+        });
+    }
+    let initial = init_from
+        .as_deref()
+        .map(|source| initial_weights(&config, source, &placement.device))
+        .transpose()?;
     // The run keeps the image folder it trained on, as an absolute path: later commands (and
     // `--resume`) read the same images from any directory.
     let mut config = config;
@@ -115,11 +131,75 @@ pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
     // Only now, with everything checked, touch the file system.
     let run = RunDir::create(&run_dir, overwrite)?;
     save_config(&config, &run)?;
-    fit(&config, &placement, train_data, valid_data, &run, 0, plain)?;
+    if let Some(source) = &init_from {
+        let source = std::path::absolute(source).unwrap_or_else(|_| source.clone());
+        let record = serde_json::json!({ "init_from": source });
+        std::fs::write(run.init_record(), format!("{record:#}\n")).map_err(|e| {
+            TrainError::Write {
+                path: run.init_record(),
+                source: e,
+            }
+        })?;
+        println!("starting from the weights of {}", source.display());
+    }
+    fit(
+        &config, &placement, train_data, valid_data, &run, 0, initial, plain,
+    )?;
     Ok(TrainReport {
         run_dir,
         epochs: config.num_epochs,
     })
+}
+
+/// Whether `path` is `folder` or lies inside it (both resolved, links included, where they
+/// exist).
+fn inside(path: &std::path::Path, folder: &std::path::Path) -> bool {
+    let resolve = |p: &std::path::Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    resolve(path).starts_with(resolve(folder))
+}
+
+/// The trained weights in the run folder `source`, checked against its own config and digest,
+/// in the network `config` describes, on `device`'s autodiff twin.
+fn initial_weights(
+    config: &TrainingConfig,
+    source: &std::path::Path,
+    device: &Device,
+) -> Result<CliVae, TrainError> {
+    // Opening it checks the folder, its digest and that its weights fit its own config.
+    let trained = crate::run::trained_run::TrainedRun::open(source, device)?;
+    let mismatch = |reason: String| TrainError::InitMismatch {
+        source_dir: source.to_owned(),
+        parts: format!(
+            "network `{}`, likelihood `{}`, condition `{}` of width {}",
+            config.network.name(),
+            config.likelihood.to_config().name(),
+            config.condition.name(),
+            config.condition_dim()
+        ),
+        reason,
+    };
+    let (theirs, ours) = (trained.config.condition_dim(), config.condition_dim());
+    if theirs != ours {
+        return Err(mismatch(format!(
+            "its condition is {theirs} wide (the one-hot label of {} classes, 0: none), the \
+             config's {ours}",
+            trained.config.classes()
+        )));
+    }
+    build_model(config, &device.clone().autodiff())?
+        .try_load_file(RunDir::open(source).model())
+        .map_err(|e| mismatch(e.to_string()))
+}
+
+/// The run folder a `--init-from` run started from, as its `init.json` records it.
+fn init_source(run: &RunDir) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(run.init_record()).ok()?;
+    let record: serde_json::Value = serde_json::from_str(&text).ok()?;
+    record["init_from"].as_str().map(PathBuf::from)
 }
 
 /// Where a run trains: its backend, the main device, and the data-parallel devices if any.
@@ -180,9 +260,8 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
     }
     let Some(done) = done else {
         return Err(TrainError::NoCheckpoint {
-            checkpoints: run.checkpoints(),
             skipped,
-            config: run.config(),
+            init_from: init_source(&run),
             run_dir,
         });
     };
@@ -235,7 +314,7 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
         config.num_epochs
     );
     fit(
-        &config, &placement, train_data, valid_data, &run, done, plain,
+        &config, &placement, train_data, valid_data, &run, done, None, plain,
     )?;
     Ok(TrainReport {
         run_dir,
@@ -317,6 +396,7 @@ fn pixel_means(data: &ImageData) -> Vec<f64> {
 }
 
 /// Trains epochs `done + 1 ..= config.num_epochs` in `run`, then saves `model.bpk`.
+#[allow(clippy::too_many_arguments)]
 fn fit(
     config: &TrainingConfig,
     placement: &Placement,
@@ -324,6 +404,7 @@ fn fit(
     valid_data: ImageData,
     run: &RunDir,
     done: usize,
+    initial: Option<CliVae>,
     plain: bool,
 ) -> Result<(), TrainError> {
     let Placement {
@@ -348,15 +429,21 @@ fn fit(
             (steps, steps)
         }
     };
-    let mut vae = build_model(config, &device.clone().autodiff())?;
-    if config.decoder_output_bias == DecoderBiasChoice::DataLogit {
-        let means = pixel_means(&train_data);
-        vae.decoder = vae.decoder.with_output_bias_from_means(
-            &means,
-            config.image_shape().channels,
-            &device.clone().autodiff(),
-        )?;
-    }
+    let vae = match initial {
+        Some(vae) => vae,
+        None => {
+            let mut vae = build_model(config, &device.clone().autodiff())?;
+            if config.decoder_output_bias == DecoderBiasChoice::DataLogit {
+                let means = pixel_means(&train_data);
+                vae.decoder = vae.decoder.with_output_bias_from_means(
+                    &means,
+                    config.image_shape().channels,
+                    &device.clone().autodiff(),
+                )?;
+            }
+            vae
+        }
+    };
     let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
         .with_kl_warmup(
@@ -368,7 +455,7 @@ fn fit(
         // and would copy to the host every step on a GPU (README, "Speed").
         .with_host_reconstruction(backend == Backend::Flex);
 
-    let train_batcher = ImageBatcher::new(config.condition.dim())
+    let train_batcher = ImageBatcher::new(config.condition_dim())
         .with_dynamic_binarization(config.data_treatment.is_dynamic())
         .with_corruption(config.denoising);
     let loader_train = DataLoaderBuilder::new(train_batcher)
@@ -384,7 +471,7 @@ fn fit(
         done,
     ));
     // A denoising run validates on its objective too: corrupted test images, clean targets.
-    let valid_batcher = ImageBatcher::new(config.condition.dim()).with_corruption(config.denoising);
+    let valid_batcher = ImageBatcher::new(config.condition_dim()).with_corruption(config.denoising);
     let loader_valid = DataLoaderBuilder::new(valid_batcher)
         .batch_size(config.batch_size)
         .num_workers(config.num_workers)

@@ -7,7 +7,6 @@ use burn::prelude::*;
 use serde::Serialize;
 use vae_model::applications::AnomalyScore;
 
-use crate::config::CLASSES;
 use crate::data::ImageData;
 use crate::data::batcher::ImageBatcher;
 use crate::inspect::plots::{LatentPlane, latent_plane};
@@ -199,17 +198,18 @@ impl WebModel {
 
     /// Checks `label` against the model: required by a conditional model, refused by another.
     fn condition(&self, label: Option<u8>, rows: usize) -> Result<Option<Tensor<2>>, WebError> {
+        let classes = self.run.config.classes();
         match (self.run.is_conditional(), label) {
-            (true, Some(label)) if usize::from(label) < CLASSES => {
+            (true, Some(label)) if usize::from(label) < classes => {
                 Ok(self.run.condition(&vec![label; rows], &self.device))
             }
             (true, Some(label)) => Err(invalid(format!(
                 "label {label} is out of range: this model's classes are 0..={}",
-                CLASSES - 1
+                classes - 1
             ))),
             (true, None) => Err(invalid(format!(
                 "this model is conditional: send a label (0..={}) with the request",
-                CLASSES - 1
+                classes - 1
             ))),
             (false, Some(_)) => Err(invalid(
                 "this model is not conditional: leave the label out",
