@@ -208,14 +208,19 @@ pub fn run_augmentation(
             options.synthetic_per_class
         )));
     }
-    let m2 = M2Training {
-        steps: options.cvae_steps,
-        unlabelled_batch: DEFAULT_UNLABELLED_BATCH,
-        alpha: None,
+    // M2's settings when it is the generator, checked before any data is read.
+    let m2 = match options.generator {
+        Generator::Labelled => None,
+        Generator::M2 => {
+            let training = M2Training {
+                steps: options.cvae_steps,
+                unlabelled_batch: DEFAULT_UNLABELLED_BATCH,
+                alpha: None,
+            };
+            training.check(&options.few.base)?;
+            Some(training)
+        }
     };
-    if options.generator == Generator::M2 {
-        m2.check(&options.few.base)?;
-    }
     let start = Instant::now();
     let few = &options.few;
     let Prepared {
@@ -234,10 +239,12 @@ pub fn run_augmentation(
     )?;
     let picture = few.out_dir.join("synthetic.png");
     let labelled_count = few.labels_per_class.saturating_mul(CLASSES);
-    let alpha = match options.generator {
-        Generator::Labelled => 0.0,
-        Generator::M2 => m2.alpha_for(train.labels().len(), labelled_count)?,
-    };
+    let m2 = m2
+        .map(|training| {
+            let alpha = training.alpha_for(train.labels().len(), labelled_count)?;
+            Ok::<_, ExperimentError>((training, alpha))
+        })
+        .transpose()?;
 
     let mut draws = Vec::new();
     for seed in 0..few.seeds as u64 {
@@ -251,19 +258,17 @@ pub fn run_augmentation(
         let alone = fit_classifier(&rows, &labels, CLASSES, &settings, steps, &device, false)?;
         let labelled_only = accuracy(&alone, &test, &device)?;
 
-        let (cvae, cvae_loss) = match options.generator {
-            Generator::Labelled => {
-                fit_cvae(&config, &rows, &labels, options.cvae_steps, seed, &device)?
-            }
-            Generator::M2 => {
+        let (cvae, cvae_loss) = match &m2 {
+            None => fit_cvae(&config, &rows, &labels, options.cvae_steps, seed, &device)?,
+            Some((training, alpha)) => {
                 let fitted = fit_m2(
                     &config,
                     &few.classifier,
                     &rows,
                     &labels,
                     &train,
-                    &m2,
-                    alpha,
+                    training,
+                    *alpha,
                     seed,
                     &device,
                 )?;

@@ -438,10 +438,7 @@ pub fn import_weights(
 
 /// Refuses a `file` inside `run_dir`, which `--overwrite` would delete before writing.
 fn refuse_inside(file: &Path, run_dir: &Path) -> Result<(), WeightsError> {
-    let (Ok(file_path), Ok(run_path)) = (file.canonicalize(), run_dir.canonicalize()) else {
-        return Ok(());
-    };
-    if file_path.starts_with(&run_path) {
+    if crate::run::lies_inside(file, run_dir) {
         return Err(WeightsError::InsideRunDir {
             file: file.to_owned(),
             run_dir: run_dir.to_owned(),

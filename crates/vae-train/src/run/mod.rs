@@ -22,6 +22,17 @@ use crate::error::RunDirError;
 
 pub use checkpoints::CheckpointError;
 
+/// Whether `path` is `folder` or lies inside it, both resolved (links followed) where they
+/// exist: what `--overwrite` on `folder` would delete.
+pub(crate) fn lies_inside(path: &Path, folder: &Path) -> bool {
+    let resolve = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    resolve(path).starts_with(resolve(folder))
+}
+
 /// Paths inside a run folder.
 #[derive(Debug, Clone)]
 pub struct RunDir {

@@ -108,7 +108,7 @@ pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
     config.validate()?;
     let placement = Placement::new(backend, devices.as_ref())?;
     if let Some(source) = &init_from
-        && inside(source, &run_dir)
+        && crate::run::lies_inside(source, &run_dir)
     {
         return Err(TrainError::InitIntoItself {
             source_dir: source.clone(),
@@ -151,17 +151,6 @@ pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
     })
 }
 
-/// Whether `path` is `folder` or lies inside it (both resolved, links included, where they
-/// exist).
-fn inside(path: &std::path::Path, folder: &std::path::Path) -> bool {
-    let resolve = |p: &std::path::Path| {
-        std::fs::canonicalize(p)
-            .or_else(|_| std::path::absolute(p))
-            .unwrap_or_else(|_| p.to_owned())
-    };
-    resolve(path).starts_with(resolve(folder))
-}
-
 /// The trained weights in the run folder `source`, checked against its own config and digest,
 /// in the network `config` describes, on `device`'s autodiff twin.
 fn initial_weights(
@@ -169,7 +158,8 @@ fn initial_weights(
     source: &std::path::Path,
     device: &Device,
 ) -> Result<CliVae, TrainError> {
-    // Opening it checks the folder, its digest and that its weights fit its own config.
+    // Opening it checks the folder, its digest and that its weights fit its own config; its
+    // record then goes into the new config's network without reading the file again.
     let trained = crate::run::trained_run::TrainedRun::open(source, device)?;
     let mismatch = |reason: String| TrainError::InitMismatch {
         source_dir: source.to_owned(),
@@ -191,7 +181,7 @@ fn initial_weights(
         )));
     }
     build_model(config, &device.clone().autodiff())?
-        .try_load_file(RunDir::open(source).model())
+        .try_load_record(trained.model.into_record())
         .map_err(|e| mismatch(e.to_string()))
 }
 
