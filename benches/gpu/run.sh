@@ -96,7 +96,9 @@ done
 IDX files (train-images-idx3-ubyte[.gz] ...); bundle.sh copies them"
 data=$(cd "$data" && pwd)
 
-has_loader() { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; }
+# grep reads all of ldconfig's list (no -q): quitting early would kill ldconfig with SIGPIPE,
+# which pipefail then reports as a missing loader.
+has_loader() { ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; }
 if ! has_loader && compgen -G "$bundle/gl/*.deb" >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
     for deb in "$bundle"/gl/*.deb; do dpkg -x "$deb" /; done

@@ -3,10 +3,11 @@
 //! an image on and see its reconstruction and anomaly score, a class picker for conditional
 //! models, interpolation between test images and the training curves.
 //!
-//! The server ([`http`]: one thread per connection, httparse for the request head) listens on
-//! 127.0.0.1 unless told otherwise, takes request bodies up to [`http::MAX_BODY_BYTES`], gives
-//! a client [`http::REQUEST_TIMEOUT`] to send its request (else 408), answers bad requests with
-//! a 4xx status and `{"error": "..."}`, and stops on Ctrl-C or SIGTERM.
+//! The server ([`http`]: axum's router on hyper and tokio) listens on 127.0.0.1 unless told
+//! otherwise, takes request bodies up to [`http::MAX_BODY_BYTES`], gives a client
+//! [`http::REQUEST_TIMEOUT`] to send a request's head and then its body, answers bad requests
+//! with a 4xx status and `{"error": "..."}` (but for a head that is not HTTP or too large,
+//! which hyper answers with a bare 400 or 431), and stops on Ctrl-C or SIGTERM.
 //!
 //! | route | body or query | answer |
 //! | --- | --- | --- |
@@ -25,21 +26,18 @@ pub mod http;
 pub mod model;
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
-use std::panic::AssertUnwindSafe;
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::Context;
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::backend::Backend;
 use crate::run::RunDir;
 use crate::run::metrics_csv;
 use crate::run::trained_run::TrainedRun;
 use model::WebModel;
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 
 /// What `vae web` serves, and where.
 #[derive(Debug, Clone)]
@@ -80,13 +78,30 @@ pub fn open_model(options: &WebOptions) -> anyhow::Result<WebModel> {
 /// listens (`serving ... at http://ADDRESS/`), which for port 0 is the port the system chose.
 pub fn serve(options: &WebOptions) -> anyhow::Result<()> {
     let model = open_model(options)?;
-    let listener = TcpListener::bind(options.listen).with_context(|| {
-        format!(
-            "cannot listen on {}: is another program using the port? Choose another with \
-             --listen 127.0.0.1:PORT",
-            options.listen
-        )
-    })?;
+    // Two threads answer HTTP; the model's work runs on tokio's threads for blocking work.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("vae-web")
+        .enable_all()
+        .build()
+        .context("cannot start the web server's threads")?;
+    runtime.block_on(serve_model(options, model))?;
+    // Standard output may be gone by now (a closed pipe): no panic over it.
+    writeln!(std::io::stdout(), "stopped").ok();
+    Ok(())
+}
+
+/// Listens, prints the address and serves `model` until a signal.
+async fn serve_model(options: &WebOptions, model: WebModel) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another program using the port? Choose another with \
+                 --listen 127.0.0.1:PORT",
+                options.listen
+            )
+        })?;
     let address = listener.local_addr()?;
     if !address.ip().is_loopback() {
         eprintln!(
@@ -94,41 +109,39 @@ pub fn serve(options: &WebOptions) -> anyhow::Result<()> {
              authentication"
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut signals =
-        Signals::new([SIGINT, SIGTERM]).context("cannot install the Ctrl-C handler")?;
-    let on_signal = Arc::clone(&stop);
-    std::thread::spawn(move || {
-        let mut received = signals.forever();
-        if received.next().is_some() {
-            http::shut_down(&on_signal, address);
-        }
-        // A second Ctrl-C while connections finish stops at once.
-        if received.next().is_some() {
-            std::process::exit(130);
-        }
-    });
+    let stop = stop_signal().context("cannot install the Ctrl-C handler")?;
     println!(
         "serving {} at http://{address}/ (Ctrl-C stops)",
         options.run_dir.display()
     );
     std::io::stdout().flush().ok();
     let model = Mutex::new(model);
-    http::serve(listener, &stop, move |request| {
-        api::answer(&request.method, &request.url, &request.body, |work| {
-            // Requests only read the model, so after a panic in one the next can still be
-            // served (a backend left in a bad state by the panic would show in the next answer).
-            let model = model.lock().unwrap_or_else(PoisonError::into_inner);
-            std::panic::catch_unwind(AssertUnwindSafe(|| work(&model))).unwrap_or_else(|_| {
-                http::Response::error(
-                    500,
-                    "the model failed on this request (see the server's log)",
-                )
-            })
-        })
-    })
-    .context("the web server stopped")?;
-    // Standard output may be gone by now (a closed pipe): no panic over it.
-    writeln!(std::io::stdout(), "stopped").ok();
+    let router = api::router(move |work| {
+        // Requests only read the model, so after a panic in one the next can still be served
+        // (a backend left in a bad state by the panic would show in the next answer).
+        let model = model.lock().unwrap_or_else(PoisonError::into_inner);
+        work(&model)
+    });
+    http::serve(listener, router, stop).await;
     Ok(())
+}
+
+/// Completes on the first Ctrl-C or SIGTERM; a second one, while connections finish, ends the
+/// process at once.
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            std::process::exit(130);
+        });
+    })
 }
