@@ -293,17 +293,67 @@ where
                 objective: objective_value,
             };
         }
-        let samples = objective.samples;
-        let batch = x.dims()[0];
+        self.importance_weighted_objective(
+            inputs,
+            condition,
+            objective.samples,
+            beta,
+            |params, count| {
+                self.likelihood
+                    .nll(params, repeat_each(x.clone(), count))
+                    .neg()
+            },
+        )
+    }
+
+    /// The importance-weighted objective of [`objective_with_targets`](Self::objective_with_targets)
+    /// for `samples = k > 1`, with each decoded batch scored by `log_likelihood(params, count)`:
+    /// `params` are the decoder's outputs for `[batch * count, ...]` codes, each example's
+    /// `count` codes in a row (the order of [`repeat_each`]), and the result is `log p(x|z)` per
+    /// row, `[batch * count]`. `objective_with_targets` passes the likelihood's own
+    /// `-nll(params, repeat_each(targets, count))`; a caller may compute the same term its own
+    /// way, as the `vae` trainer does for the Bernoulli term on the CPU (one host pass for the
+    /// term and its gradient), and keep the bound's maths here.
+    ///
+    /// # Shapes
+    /// - inputs: `[batch, ...]`; output tensors: `[batch]`, objective `[1]`
+    ///
+    /// # Panics
+    /// If `samples` is 0, or `log_likelihood` returns another shape than `[batch * count]`.
+    ///
+    /// ```
+    /// use burn::prelude::*;
+    /// use burn::tensor::Distribution;
+    /// use vae_model::{Likelihood, ObjectiveConfig, VaeConfig, repeat_each};
+    ///
+    /// let device = Device::flex();
+    /// let vae = VaeConfig::new().with_input_dim(6).with_hidden_dims(vec![8]).init(&device);
+    /// let x = Tensor::<2>::random([3, 6], Distribution::Default, &device);
+    /// let _ = vae.loss(x.clone(), None); // parameters initialize on first use, before the seed
+    /// device.seed(7);
+    /// let own = vae.importance_weighted_objective(x.clone(), None, 4, 1.0, |params, count| {
+    ///     vae.likelihood.nll(params, repeat_each(x.clone(), count)).neg()
+    /// });
+    /// device.seed(7);
+    /// let iwae = ObjectiveConfig::new().with_samples(4);
+    /// let same = vae.objective(x, None, &iwae, 1.0);
+    /// assert_eq!(own.objective.into_data(), same.objective.into_data());
+    /// ```
+    pub fn importance_weighted_objective(
+        &self,
+        inputs: Tensor<X>,
+        condition: Option<Tensor<2>>,
+        samples: usize,
+        beta: f64,
+        mut log_likelihood: impl FnMut(Tensor<X>, usize) -> Tensor<1>,
+    ) -> ObjectiveOutput {
+        let batch = inputs.dims()[0];
         let posterior = self.encode(inputs, condition.clone());
         let mut log_px = None;
         let log_weights = log_importance_weights(&posterior, samples, samples, |z, count| {
             let condition = condition.clone().map(|c| repeat_each(c, count));
             let params = self.decode(z, condition);
-            let value = self
-                .likelihood
-                .nll(params, repeat_each(x.clone(), count))
-                .neg();
+            let value = log_likelihood(params, count);
             log_px = Some(value.clone());
             value
         }); // [batch, k]

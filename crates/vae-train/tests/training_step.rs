@@ -97,18 +97,19 @@ fn small_model(device: Device, hidden: usize) -> (Device, TrainingVae<Vae>, Tens
 }
 
 /// The host-fused reconstruction term gives the loss and the gradients of the tensor one (same
-/// noise), up to `f32` rounding: under the ELBO and under free bits.
+/// noise), up to `f32` rounding: under the ELBO, under free bits and under the importance-weighted
+/// bound.
 #[test]
 fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
     let (_rng, device) = test_device();
     let (device, model, images) = small_model(device, 32);
     // Targets other than the inputs, as a denoising run has.
     let targets = Tensor::<2>::random([6, 784], Distribution::Default, &device);
-    let run = |host: bool, free_bits: f64, denoising: bool| {
+    let run_with = |host: bool, objective: ObjectiveConfig, denoising: bool| {
         let model = model
             .clone()
             .with_host_reconstruction(host)
-            .with_objective(ObjectiveConfig::new().with_free_bits(free_bits));
+            .with_objective(objective);
         device.seed(11);
         let output = model.step_objective(VaeBatch {
             images: images.clone(),
@@ -116,6 +117,10 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
             condition: None,
         });
         let (terms, surrogate) = (output.terms, output.objective);
+        let bound = output
+            .bound
+            .map(|b| b.into_data().try_to_vec::<f32>().unwrap());
+        let value = surrogate.clone().into_scalar::<f32>();
         let grads = GradientsParams::from_grads(surrogate.backward(), &model);
         let weight = |id| {
             grads
@@ -129,6 +134,15 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
             terms.loss.into_data().try_to_vec::<f32>().unwrap(),
             weight(model.model.encoder.body.layers[0].weight.id),
             weight(model.model.decoder.output.weight.id),
+            bound,
+            value,
+        )
+    };
+    let run = |host: bool, free_bits: f64, denoising: bool| {
+        run_with(
+            host,
+            ObjectiveConfig::new().with_free_bits(free_bits),
+            denoising,
         )
     };
     let close = |a: &[f32], b: &[f32], what: &str| {
@@ -157,6 +171,27 @@ fn host_reconstruction_matches_the_tensor_loss_and_its_gradients() {
         "denoising decoder output weight gradient",
     );
     assert_ne!(tensor.0, run(false, 0.0, false).0);
+    // The importance-weighted bound (k = 5), with and without targets: the host term gives the
+    // bound, the objective's value (here the bound's sum, not a surrogate) and the gradients.
+    for denoising in [false, true] {
+        let iwae = || ObjectiveConfig::new().with_samples(5);
+        let (tensor, host) = (
+            run_with(false, iwae(), denoising),
+            run_with(true, iwae(), denoising),
+        );
+        close(&tensor.0, &host.0, "IWAE: negative ELBO per image");
+        let (tensor_bound, host_bound) = (tensor.3.unwrap(), host.3.unwrap());
+        close(&tensor_bound, &host_bound, "IWAE: bound per image");
+        close(&[tensor.4], &[host.4], "IWAE: objective");
+        close(&tensor.1, &host.1, "IWAE: first encoder weight gradient");
+        close(&tensor.2, &host.2, "IWAE: decoder output weight gradient");
+        let sum: f32 = host_bound.iter().sum();
+        assert!(
+            (sum - host.4).abs() <= 1e-4 * sum.abs(),
+            "{sum} vs {}",
+            host.4
+        );
+    }
 }
 
 /// The objective is a batch sum, so the gradient of a batch is the sum of its halves'

@@ -90,7 +90,10 @@ fn to_f64(tensor: Tensor<1>) -> Result<Vec<f64>, InspectError> {
 /// Evaluates a trained run on the MNIST test set.
 pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     let device = options.backend.device()?;
-    let run = TrainedRun::open(&options.run_dir, &device)?;
+    let mut run = TrainedRun::open(&options.run_dir, &device)?;
+    // On flex, a tanh network's activations on the host too: the decoder runs on
+    // `samples` codes per image (README, "Speed").
+    run.model = crate::model::with_host_tanh(run.model, options.backend == Backend::Flex);
     let sampling = Sampling::new(
         options.samples,
         options.chunk,

@@ -434,6 +434,8 @@ fn fit(
             vae
         }
     };
+    // The same reasoning for a tanh network's activations (README, "Speed").
+    let vae = crate::model::with_host_tanh(vae, backend == Backend::Flex);
     let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
         .with_kl_warmup(

@@ -130,9 +130,10 @@ where
 
     /// The batch under the objective at the current KL weight
     /// ([`Vae::objective_with_targets`]: its images encoded, its targets, or else its images,
-    /// scored). With the host reconstruction (one-sample objectives, Bernoulli likelihood), the scalar to
-    /// differentiate is a surrogate whose gradient with respect to the logits is the analytic
-    /// one (`sigmoid(logits) - x`), and whose value is not the loss.
+    /// scored). With the host reconstruction (Bernoulli likelihood), the reconstruction term's
+    /// gradient with respect to the logits is the analytic one (`sigmoid(logits) - x`): under
+    /// the ELBO the scalar to differentiate is then a surrogate whose value is not the loss;
+    /// under the importance-weighted bound (`samples > 1`) it is the bound itself.
     pub fn step_objective(&self, batch: VaeBatch) -> ObjectiveOutput {
         let beta = self.beta_now();
         let VaeBatch {
@@ -141,10 +142,7 @@ where
             condition,
         } = batch;
         let targets = targets.unwrap_or_else(|| images.clone());
-        if !(self.host_reconstruction
-            && self.model.likelihood.is_bernoulli()
-            && self.objective.samples == 1)
-        {
+        if !(self.host_reconstruction && self.model.likelihood.is_bernoulli()) {
             return self.model.objective_with_targets(
                 images,
                 targets,
@@ -153,14 +151,19 @@ where
                 beta,
             );
         }
+        if self.objective.samples > 1 {
+            let targets = host(targets);
+            return self.model.importance_weighted_objective(
+                images,
+                condition,
+                self.objective.samples,
+                beta,
+                |logits, count| host_log_likelihood(logits, &targets, count),
+            );
+        }
         let forward = self.model.forward(images, condition);
         let device = forward.params.device();
         let [batch, width] = forward.params.dims();
-        let host = |t: Tensor<2>| {
-            t.into_data()
-                .try_into_vec_as::<f32>()
-                .expect("float tensors read as f32")
-        };
         let (per_image, grad) = vae_model::host_bce::bernoulli_nll_and_grad(
             &host(forward.params.clone()),
             &host(targets),
@@ -178,6 +181,34 @@ where
             objective: surrogate,
         }
     }
+}
+
+/// A float tensor's values on the host.
+fn host<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .try_into_vec_as::<f32>()
+        .expect("float tensors read as f32")
+}
+
+/// `log p(x|z)` per row of `logits` (`[rows, width]`, each of `targets`' images scored by
+/// `count` rows in a row) from one host pass, as a tensor whose value is the Bernoulli term
+/// and whose gradient with respect to the logits is the analytic `x - sigmoid(logits)`:
+/// `-nll + (s - detach(s))` with `s = Σ logits · (x - sigmoid(logits))`, where the bracket is
+/// exactly 0 and carries the gradient.
+fn host_log_likelihood(logits: Tensor<2>, targets: &[f32], count: usize) -> Tensor<1> {
+    let device = logits.device();
+    let [rows, width] = logits.dims();
+    let repeated: Vec<f32> = targets
+        .chunks(width)
+        .flat_map(|image| std::iter::repeat_n(image, count).flatten().copied())
+        .collect();
+    let (nll, grad) =
+        vae_model::host_bce::bernoulli_nll_and_grad(&host(logits.clone()), &repeated, width);
+    let nll = Tensor::<1>::from_data(TensorData::new(nll, [rows]), &device);
+    let descent = Tensor::<2>::from_data(TensorData::new(grad, [rows, width]), &device).neg();
+    let linear = (logits * descent).sum_dim(1).squeeze_dim::<1>(1);
+    nll.neg() + (linear.clone() - linear.detach())
 }
 
 /// One optimizer step's gradients are those of the batch **sum** of the negative ELBO, as in
