@@ -197,3 +197,28 @@ pub fn build_model(config: &TrainingConfig, device: &Device) -> Result<CliVae, V
         .with_beta(model.beta)
         .with_condition_dim(condition_dim))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn host_tanh_reaches_both_mlp_networks_and_can_be_turned_off() {
+        let device = Device::flex();
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let config = TrainingConfig::load(&configs.join("mnist-iwae-vae.json")).unwrap();
+        let vae = build_model(&config, &device).unwrap();
+        let flags = |vae: &CliVae| match (&vae.encoder, &vae.decoder) {
+            (AnyEncoder::Mlp(e), AnyDecoder::Mlp(d)) => (e.body.host_tanh, d.body.host_tanh),
+            _ => panic!("an MLP config built another network"),
+        };
+        assert_eq!(flags(&vae), (false, false));
+        let vae = with_host_tanh(vae, true);
+        assert_eq!(flags(&vae), (true, true));
+        // A clone for another device keeps the flag (the Learner forks its model).
+        assert_eq!(flags(&vae.clone().fork(&device)), (true, true));
+        assert_eq!(flags(&with_host_tanh(vae, false)), (false, false));
+    }
+}
