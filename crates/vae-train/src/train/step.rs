@@ -199,10 +199,13 @@ fn host<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 fn host_log_likelihood(logits: Tensor<2>, targets: &[f32], count: usize) -> Tensor<1> {
     let device = logits.device();
     let [rows, width] = logits.dims();
-    let repeated: Vec<f32> = targets
-        .chunks(width)
-        .flat_map(|image| std::iter::repeat_n(image, count).flatten().copied())
-        .collect();
+    // Each image copied `count` times as whole rows (a per-element iterator was 2% of a profile).
+    let mut repeated = Vec::with_capacity(rows * width);
+    for image in targets.chunks(width) {
+        for _ in 0..count {
+            repeated.extend_from_slice(image);
+        }
+    }
     let (nll, grad) =
         vae_model::host_bce::bernoulli_nll_and_grad(&host(logits.clone()), &repeated, width);
     let nll = Tensor::<1>::from_data(TensorData::new(nll, [rows]), &device);
