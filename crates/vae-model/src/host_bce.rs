@@ -60,20 +60,36 @@ pub fn bernoulli_nll_and_grad(
         "{} values are not whole rows of width {width}",
         logits.len()
     );
-    let rows = logits.len() / width;
-    let mut per_row = vec![0.0f32; rows];
+    bernoulli_nll_and_grad_rows(logits, targets, width, 1)
+}
+
+/// [`bernoulli_nll_and_grad`] where logits row `r` is scored against targets row `r / repeats`
+/// (the layout of a k-sample objective, which decodes `repeats` codes per image): each image is
+/// read in place instead of being copied `repeats` times.
+///
+/// `logits` (and the returned gradient) are `[rows, width]`, `targets` `[rows / repeats, width]`,
+/// row-major.
+///
+/// ```
+/// use vae_model::host_bce::bernoulli_nll_and_grad_rows;
+///
+/// // One image of two pixels, two decoded samples, every logit 0.
+/// let (nll, grad) = bernoulli_nll_and_grad_rows(&[0.0; 4], &[1.0, 0.0], 2, 2);
+/// assert_eq!(nll.len(), 2);
+/// assert_eq!(grad, [-0.5, 0.5, -0.5, 0.5]);
+/// ```
+///
+/// # Panics
+/// If `width` or `repeats` is 0, or the slices' lengths do not fit those shapes.
+pub fn bernoulli_nll_and_grad_rows(
+    logits: &[f32],
+    targets: &[f32],
+    width: usize,
+    repeats: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    check_repeated_rows(logits, targets, width, repeats);
     let mut grad = vec![0.0f32; logits.len()];
-    let rows_per_thread = rows_per_thread(rows);
-    std::thread::scope(|scope| {
-        let chunks = per_row
-            .chunks_mut(rows_per_thread)
-            .zip(grad.chunks_mut(rows_per_thread * width))
-            .zip(logits.chunks(rows_per_thread * width))
-            .zip(targets.chunks(rows_per_thread * width));
-        for (((sums, grads), logits), targets) in chunks {
-            scope.spawn(move || rows_of(sums, grads, logits, targets, width));
-        }
-    });
+    let per_row = score_rows(logits, targets, width, repeats, Some(&mut grad));
     (per_row, grad)
 }
 
@@ -83,15 +99,53 @@ fn rows_per_thread(rows: usize) -> usize {
     rows.div_ceil(threads.min(rows.max(1))).max(1)
 }
 
-fn rows_of(sums: &mut [f32], grads: &mut [f32], logits: &[f32], targets: &[f32], width: usize) {
-    for (row, sum) in sums.iter_mut().enumerate() {
-        let range = row * width..(row + 1) * width;
-        *sum = row_terms(
-            &logits[range.clone()],
-            &targets[range.clone()],
-            Some(&mut grads[range]),
-        ) as f32;
-    }
+/// The shapes [`bernoulli_nll_rows`] and [`bernoulli_nll_and_grad_rows`] accept.
+fn check_repeated_rows(logits: &[f32], targets: &[f32], width: usize, repeats: usize) {
+    assert!(
+        width > 0 && repeats > 0,
+        "width and repeats must be at least 1"
+    );
+    assert!(
+        targets.len().is_multiple_of(width) && targets.len() * repeats == logits.len(),
+        "{} logits are not {repeats} rows per target row of {} targets of width {width}",
+        logits.len(),
+        targets.len()
+    );
+}
+
+/// Each logits row's Bernoulli negative log-likelihood against targets row `row / repeats`,
+/// the rows split over the cores; with `grad` (`[rows, width]`), each row's gradient too.
+fn score_rows(
+    logits: &[f32],
+    targets: &[f32],
+    width: usize,
+    repeats: usize,
+    grad: Option<&mut [f32]>,
+) -> Vec<f32> {
+    let rows = logits.len() / width;
+    let mut per_row = vec![0.0f32; rows];
+    let rows_per_thread = rows_per_thread(rows);
+    let mut grad_parts = grad.map(|grad| grad.chunks_mut(rows_per_thread * width));
+    std::thread::scope(|scope| {
+        for (part, sums) in per_row.chunks_mut(rows_per_thread).enumerate() {
+            let first = part * rows_per_thread;
+            let mut grads = grad_parts.as_mut().and_then(Iterator::next);
+            scope.spawn(move || {
+                for (offset, sum) in sums.iter_mut().enumerate() {
+                    let row = first + offset;
+                    let target = row / repeats;
+                    *sum = row_terms(
+                        &logits[row * width..(row + 1) * width],
+                        &targets[target * width..(target + 1) * width],
+                        grads
+                            .as_deref_mut()
+                            .map(|grads| &mut grads[offset * width..(offset + 1) * width]),
+                    ) as f32;
+                }
+            });
+        }
+    });
+    per_row
 }
 
 /// Per-row sums of `softplus(l) - l * x`, the Bernoulli negative log-likelihood with logits
@@ -121,36 +175,8 @@ pub fn bernoulli_nll_rows(
     width: usize,
     repeats: usize,
 ) -> Vec<f32> {
-    assert!(
-        width > 0 && repeats > 0,
-        "width and repeats must be at least 1"
-    );
-    assert!(
-        targets.len().is_multiple_of(width) && targets.len() * repeats == logits.len(),
-        "{} logits are not {repeats} rows per target row of {} targets of width {width}",
-        logits.len(),
-        targets.len()
-    );
-    let rows = logits.len() / width;
-    let mut per_row = vec![0.0f32; rows];
-    let rows_per_thread = rows_per_thread(rows);
-    std::thread::scope(|scope| {
-        for (part, sums) in per_row.chunks_mut(rows_per_thread).enumerate() {
-            let first = part * rows_per_thread;
-            scope.spawn(move || {
-                for (offset, sum) in sums.iter_mut().enumerate() {
-                    let row = first + offset;
-                    let target = row / repeats;
-                    *sum = row_terms(
-                        &logits[row * width..(row + 1) * width],
-                        &targets[target * width..(target + 1) * width],
-                        None,
-                    ) as f32;
-                }
-            });
-        }
-    });
-    per_row
+    check_repeated_rows(logits, targets, width, repeats);
+    score_rows(logits, targets, width, repeats, None)
 }
 
 /// [`Vae::log_importance_weights`] for a model whose decoder gives Bernoulli logits, with each
@@ -361,10 +387,15 @@ mod tests {
             .chunks(width)
             .flat_map(|row| std::iter::repeat_n(row, repeats).flatten().copied())
             .collect();
-        let (expected, _) = bernoulli_nll_and_grad(&logits, &copies, width);
+        let (expected, expected_grad) = bernoulli_nll_and_grad(&logits, &copies, width);
         assert_eq!(
             bernoulli_nll_rows(&logits, &targets, width, repeats),
             expected
+        );
+        // The gradient pass reads the targets in place the same way.
+        assert_eq!(
+            bernoulli_nll_and_grad_rows(&logits, &targets, width, repeats),
+            (expected, expected_grad)
         );
     }
 

@@ -167,6 +167,8 @@ mod tests {
             .with_activation(ActivationConfig::Tanh)
             .init(&device);
         let images = Tensor::<2>::random([5, 784], burn::tensor::Distribution::Default, &device);
+        // One pass before the two seeded runs: without it the first run's noise differs from
+        // the second's after the same `device.seed(3)` (the losses then differ by 0.6 nats).
         let _ = vae.reconstruct(images.clone(), None).into_data();
         let run = |host: bool| {
             let mut vae = vae.clone();

@@ -68,8 +68,8 @@ fn every_config_in_configs_loads_and_builds() {
         count += 1;
     }
     assert!(
-        count >= 19,
-        "expected the 19 configs (4 in configs/collapse), found {count}"
+        count >= 20,
+        "expected the 20 configs (4 in configs/collapse), found {count}"
     );
 }
 
