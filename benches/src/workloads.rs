@@ -293,6 +293,7 @@ pub fn learner_epoch_rate(
         plain: true,
         devices: None,
         init_from: None,
+        remote: None,
     })?;
     let peak_mib = memory::peak_mib();
     let rows = vae_train::run::metrics_csv::read(&run_dir.path().join("run").join("metrics.csv"))?;

@@ -31,6 +31,7 @@ fn run(config: &TrainingConfig, run_dir: &Path) {
         plain: true,
         devices: None,
         init_from: None,
+        remote: None,
     })
     .expect("training succeeds");
 }
@@ -203,6 +204,7 @@ fn resume_and_compare(config: &TrainingConfig, parted: &Path, epochs: Option<usi
         data_dir: Some(mnist_dir()),
         plain: true,
         devices: None,
+        remote: None,
     })
     .expect("resume succeeds");
     let device = Device::flex();

@@ -61,6 +61,30 @@ pub enum Command {
     /// a 2-D latent plane, a canvas to draw on (reconstruction and anomaly score),
     /// interpolation between test images, the training curves.
     Web(WebArgs),
+    /// Host this machine's devices for `vae train --remote` on other machines (Burn's remote
+    /// server over WebSocket) until Ctrl-C or SIGTERM. Needs the cargo feature `remote`.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `vae serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Backend of the hosted devices (compiled-in: flex, ndarray, wgpu). Default: the first
+    /// compiled.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// The devices to host, all of one backend (`wgpu:0,wgpu:1`; default: the backend's one
+    /// device). A client picks one with `--remote-device N`, its position in this list.
+    #[arg(long, value_name = "LIST")]
+    pub devices: Option<String>,
+    /// Address and port to listen on (port 0: any free port; the address is printed at start).
+    #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:3000")]
+    pub listen: std::net::SocketAddr,
+    /// Allow a --listen address other machines can reach. WARNING: the transport (WebSocket)
+    /// is unencrypted and the token travels in the clear: use it only on a trusted network,
+    /// always with VAE_REMOTE_TOKEN set; elsewhere keep 127.0.0.1 and use an SSH tunnel.
+    #[arg(long)]
+    pub expose: bool,
 }
 
 /// Arguments of `vae web`.
@@ -766,6 +790,21 @@ pub struct TrainArgs {
     /// at the same learning rate. Only a single CPU device trains (and resumes) bit-exactly.
     #[arg(long, value_name = "LIST")]
     pub devices: Option<String>,
+    /// Train on a device of a `vae serve` server, `ws://HOST:PORT` (the data, the autodiff
+    /// graph and the run folder stay here). The server's token, if it has one, comes from
+    /// VAE_REMOTE_TOKEN. Needs the cargo feature `remote`.
+    #[arg(long, value_name = "ws://HOST:PORT", conflicts_with_all = ["devices", "backend"])]
+    pub remote: Option<String>,
+    /// Which of the server's devices (positions in the server's --devices list). Several
+    /// (`0,1`) train data-parallel as --devices does, the first being the main device.
+    #[arg(
+        long,
+        value_name = "N[,N...]",
+        value_delimiter = ',',
+        default_value = "0",
+        requires = "remote"
+    )]
+    pub remote_device: Vec<usize>,
     /// Print one plain line per epoch and split instead of the terminal dashboard.
     #[arg(long)]
     pub plain: bool,

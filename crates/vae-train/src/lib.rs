@@ -28,6 +28,7 @@ pub mod experiments;
 pub mod inspect;
 pub mod interop;
 pub mod model;
+pub mod remote;
 pub mod run;
 pub mod train;
 pub mod web;

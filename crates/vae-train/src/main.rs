@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use vae_train::backend::Backend;
-use vae_train::cli::{Cli, Command, PrintConfigArgs, TrainArgs};
+use vae_train::cli::{Cli, Command, PrintConfigArgs, ServeArgs, TrainArgs};
 use vae_train::commands;
 use vae_train::config::TrainingConfig;
 use vae_train::devices::DeviceList;
 use vae_train::error::ConfigError;
+use vae_train::remote::{self, RemoteTarget, ServeOptions};
 use vae_train::train::{ResumeOptions, TrainOptions, resume, train};
 
 /// Burn's CPU backends allocate large temporaries every step (matmul packing buffers,
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::run_import(&args),
         Command::Web(args) => commands::run_web(&args),
         Command::Probe(args) => commands::run_probe(&args),
+        Command::Serve(args) => run_serve(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,6 +71,11 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         Some(list) => list.backend,
         None => Backend::resolve(args.backend)?,
     };
+    let remote = args
+        .remote
+        .as_deref()
+        .map(|url| RemoteTarget::new(url, args.remote_device.clone()))
+        .transpose()?;
     if let Some(run_dir) = args.resume {
         let report = resume(ResumeOptions {
             run_dir,
@@ -77,6 +84,7 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             data_dir: args.data_dir,
             plain: args.plain,
             devices,
+            remote,
         })?;
         println!(
             "done: {} epochs in all; model, checkpoints, metrics.csv and pictures in {}",
@@ -111,9 +119,13 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "default".into());
         PathBuf::from("runs").join(stem)
     });
-    match &devices {
-        Some(list) => println!("training on {list}, run folder {}", run_dir.display()),
-        None => println!("training on {backend}, run folder {}", run_dir.display()),
+    match (&remote, &devices) {
+        (Some(target), _) => println!(
+            "training on the remote {target}, run folder {}",
+            run_dir.display()
+        ),
+        (None, Some(list)) => println!("training on {list}, run folder {}", run_dir.display()),
+        (None, None) => println!("training on {backend}, run folder {}", run_dir.display()),
     }
     let report = train(TrainOptions {
         config,
@@ -124,12 +136,63 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         plain: args.plain,
         devices,
         init_from: args.init_from,
+        remote,
     })?;
     println!(
         "done: {} epochs; model, checkpoints, metrics.csv and pictures in {}",
         report.epochs,
         report.run_dir.display()
     );
+    Ok(())
+}
+
+/// `vae serve`: binds first (so that a taken port or a refused address fails at once), prints
+/// the address clients dial, then serves until Ctrl-C or SIGTERM.
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (devices, names) = match &args.devices {
+        Some(text) => {
+            let list = DeviceList::parse(text, args.backend)?;
+            let names = list.to_string();
+            (list.devices, names)
+        }
+        None => {
+            let backend = Backend::resolve(args.backend)?;
+            (vec![backend.device()?], backend.to_string())
+        }
+    };
+    let options = ServeOptions {
+        devices,
+        names,
+        listen: args.listen,
+        expose: args.expose,
+        token: remote::token_from_env()?,
+    };
+    let (listener, address) = remote::bind(&options)?;
+    let access = if options.token.is_some() {
+        format!(
+            "clients must present the token in {}",
+            remote::TOKEN_VARIABLE
+        )
+    } else {
+        format!(
+            "no token: any client that reaches the port gets a session (set {} to require one)",
+            remote::TOKEN_VARIABLE
+        )
+    };
+    if options.expose && !address.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {address}, reachable from other machines over unencrypted \
+             WebSocket"
+        );
+    }
+    println!(
+        "serving {} ({} device(s)) on ws://{address}; {access}. Train with `vae train --remote \
+         ws://{address} ...`; stop with Ctrl-C",
+        options.names,
+        options.devices.len()
+    );
+    remote::serve(options, listener)?;
+    println!("server stopped");
     Ok(())
 }
 

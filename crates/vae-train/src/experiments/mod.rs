@@ -87,6 +87,7 @@ pub(crate) fn train_or_reuse(
         plain: true,
         devices: None,
         init_from: None,
+        remote: None,
     })?;
     Ok((TrainedRun::open(run_dir, device)?, true))
 }

@@ -23,6 +23,17 @@ pub enum TrainError {
     /// The backend gives no device.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The remote device cannot be used (`--remote`).
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
+    /// The remote device went away during training.
+    #[error("{advice} (Burn: {reason})")]
+    RemoteLost {
+        /// The remote client's panic message.
+        reason: String,
+        /// What happened and what to do, naming the server and the run folder.
+        advice: String,
+    },
     /// The dataset cannot be loaded.
     #[error(transparent)]
     Data(#[from] DataError),

@@ -5,6 +5,7 @@ pub(crate) mod epoch_artifacts;
 mod error;
 mod experiment_log;
 pub(crate) mod interrupt;
+mod remote_guard;
 pub(crate) mod renderer;
 pub(crate) mod resumable_loader;
 pub mod step;
@@ -31,6 +32,7 @@ use crate::data::{ImageData, Split};
 use crate::devices::DeviceList;
 use crate::error::InvalidConfig;
 use crate::model::{CliVae, build_model};
+use crate::remote::RemoteTarget;
 use crate::run::RunDir;
 use crate::run::checkpoints::{last_good_epoch, save_atomically, set_aside_after};
 use crate::run::metrics_csv;
@@ -63,6 +65,9 @@ pub struct TrainOptions {
     /// Start from the weights of this run folder (a `vae train` or `vae import` run of the same
     /// network) instead of random ones (`--init-from`); the optimizer starts afresh.
     pub init_from: Option<PathBuf>,
+    /// Train on this device of a `vae serve` server instead (`--remote`; `backend` and
+    /// `devices` are then unused).
+    pub remote: Option<RemoteTarget>,
 }
 
 /// Everything `vae train --resume` needs.
@@ -82,6 +87,8 @@ pub struct ResumeOptions {
     /// Train data-parallel on these devices (`--devices`; `None`: `backend`'s one device).
     /// Only a single CPU device resumes bit-exactly.
     pub devices: Option<DeviceList>,
+    /// Continue on this device of a `vae serve` server instead (`--remote`).
+    pub remote: Option<RemoteTarget>,
 }
 
 /// The outcome of a finished run.
@@ -104,9 +111,10 @@ pub fn train(options: TrainOptions) -> Result<TrainReport, TrainError> {
         plain,
         devices,
         init_from,
+        remote,
     } = options;
     config.validate()?;
-    let placement = Placement::new(backend, devices.as_ref())?;
+    let placement = Placement::new(backend, devices, remote.as_ref())?;
     if let Some(source) = &init_from
         && crate::run::lies_inside(source, &run_dir)
     {
@@ -195,16 +203,39 @@ fn init_source(run: &RunDir) -> Option<PathBuf> {
 /// Where a run trains: its backend, the main device, and the data-parallel devices if any.
 struct Placement<'a> {
     backend: Backend,
-    /// The optimizer's, validation's and checkpoints' device: the first of `devices`, else
-    /// `backend`'s.
+    /// The optimizer's, validation's and checkpoints' device: the remote device, else the first
+    /// of `devices`, else `backend`'s.
     device: Device,
-    /// Several devices (`--devices`), or `None` for `device` alone.
-    devices: Option<&'a DeviceList>,
+    /// Several devices (`--devices`, or `--remote` with several `--remote-device`s), or
+    /// `None` for `device` alone.
+    devices: Option<DeviceList>,
+    /// The `vae serve` devices `devices` (or `device`) are (`--remote`).
+    remote: Option<&'a RemoteTarget>,
 }
 
 impl<'a> Placement<'a> {
-    fn new(backend: Backend, devices: Option<&'a DeviceList>) -> Result<Self, TrainError> {
-        let device = match devices {
+    fn new(
+        backend: Backend,
+        devices: Option<DeviceList>,
+        remote: Option<&'a RemoteTarget>,
+    ) -> Result<Self, TrainError> {
+        let devices = match remote {
+            Some(target) => {
+                let connected = target.connect()?;
+                println!("connected to the remote {target}");
+                Some(DeviceList {
+                    backend,
+                    names: target
+                        .device_indices
+                        .iter()
+                        .map(|index| format!("remote:{index}"))
+                        .collect(),
+                    devices: connected,
+                })
+            }
+            None => devices,
+        };
+        let device = match &devices {
             Some(list) => list.main().clone(),
             None => backend.device()?,
         };
@@ -212,7 +243,14 @@ impl<'a> Placement<'a> {
             backend,
             device,
             devices,
+            remote,
         })
+    }
+
+    /// Whether the fused host passes apply: on local flex only. On a remote device they would
+    /// move every activation over the network and back.
+    fn host_passes(&self) -> bool {
+        self.backend == Backend::Flex && self.remote.is_none()
     }
 }
 
@@ -231,6 +269,7 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
         data_dir,
         plain,
         devices,
+        remote,
     } = options;
     let run = RunDir::open(&run_dir);
     if !run.config().is_file() {
@@ -283,7 +322,7 @@ pub fn resume(options: ResumeOptions) -> Result<TrainReport, TrainError> {
             epochs: config.num_epochs,
         });
     }
-    let placement = Placement::new(backend, devices.as_ref())?;
+    let placement = Placement::new(backend, devices, remote.as_ref())?;
     let (train_data, valid_data) = load_data(&config, data_dir.as_deref())?;
 
     let moved = set_aside_after(&run, done).map_err(|source| TrainError::Write {
@@ -398,9 +437,10 @@ fn fit(
     plain: bool,
 ) -> Result<(), TrainError> {
     let Placement {
-        backend,
         ref device,
-        devices,
+        ref devices,
+        remote,
+        ..
     } = *placement;
     // Picture inputs first (on the CPU device that draws them), then seed training.
     let pictures = PictureInputs::new(&valid_data, config, config.seed.wrapping_add(1))?;
@@ -435,7 +475,7 @@ fn fit(
         }
     };
     // The same reasoning for a tanh network's activations (README, "Speed").
-    let vae = crate::model::with_host_tanh(vae, backend == Backend::Flex);
+    let vae = crate::model::with_host_tanh(vae, placement.host_passes());
     let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
         .with_kl_warmup(
@@ -445,7 +485,7 @@ fn fit(
         .with_step_guard(guard.clone())
         // One fused pass for the reconstruction term on flex; it measured slower on ndarray
         // and would copy to the host every step on a GPU (README, "Speed").
-        .with_host_reconstruction(backend == Backend::Flex);
+        .with_host_reconstruction(placement.host_passes());
 
     let train_batcher = ImageBatcher::new(config.condition_dim())
         .with_dynamic_binarization(config.data_treatment.is_dynamic())
@@ -496,7 +536,7 @@ fn fit(
     if done > 0 {
         training = training.checkpoint(done);
     }
-    if let Some(list) = devices.filter(|list| list.devices.len() > 1) {
+    if let Some(list) = devices.as_ref().filter(|list| list.devices.len() > 1) {
         println!(
             "training on {} devices ({list}): each optimizer step sums the gradients of one \
              batch of {} images per device, the gradient of one batch of {} (the loss is a \
@@ -528,7 +568,18 @@ fn fit(
     let schedule = config
         .lr_schedule
         .build(config.learning_rate, steps_per_epoch)?;
-    let result = training.launch(Learner::new(model, optimizer, schedule));
+    let learner = Learner::new(model, optimizer, schedule);
+    let result = match remote {
+        None => training.launch(learner),
+        // A remote device panics when its server goes away mid-step: say so, and keep what
+        // was saved.
+        Some(target) => remote_guard::run(|| training.launch(learner)).map_err(|reason| {
+            TrainError::RemoteLost {
+                reason,
+                advice: crate::remote::lost_advice(target, run.root(), &run.checkpoints()),
+            }
+        })?,
+    };
     drop(signals);
     let early_end = early_end.lock().map(|e| e.clone()).unwrap_or_default();
     if let Some(error) = result.error.map(|e| e.to_string()).or(early_end.error) {
@@ -561,7 +612,17 @@ fn fit(
             checkpoints: run.checkpoints(),
         });
     }
-    save_model(result.model.model, run)
+    match remote {
+        None => save_model(result.model.model, run),
+        Some(target) => {
+            remote_guard::run(|| save_model(result.model.model, run)).map_err(|reason| {
+                TrainError::RemoteLost {
+                    reason,
+                    advice: crate::remote::lost_advice(target, run.root(), &run.checkpoints()),
+                }
+            })?
+        }
+    }
 }
 
 /// Writes `config` as the run's `config.json`.

@@ -1,0 +1,356 @@
+//! Remote devices over Burn's own engine (`burn::server`, `burn::remote`): `vae serve` hosts
+//! this machine's devices, and `vae train --remote ws://HOST:PORT` trains on one of them. The
+//! autodiff graph, the optimizer's bookkeeping, the data and the run folder stay with the
+//! client; the server runs the tensor operations.
+//!
+//! The transport is WebSocket, which is unencrypted. A token (`VAE_REMOTE_TOKEN`, the same on
+//! both sides) keeps stray clients out; it travels in the clear, so a server that other machines
+//! can reach belongs on a trusted network, or behind an SSH tunnel.
+//!
+//! Everything here needs the cargo feature `remote`; without it each entry point returns
+//! [`RemoteError::NotCompiled`].
+
+use std::net::SocketAddr;
+
+use burn::prelude::*;
+
+/// The environment variable that holds the token, for `vae serve` and for its clients.
+pub const TOKEN_VARIABLE: &str = "VAE_REMOTE_TOKEN";
+
+/// Devices on a `vae serve` server, as `vae train --remote` names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTarget {
+    /// The server's address, `ws://HOST:PORT`.
+    pub url: String,
+    /// Which of the server's devices (positions in the server's `--devices` list); several
+    /// train data-parallel with Burn's multi-device strategy, the first being the main one.
+    pub device_indices: Vec<usize>,
+    /// The server's token, if it has one.
+    pub token: Option<String>,
+}
+
+impl RemoteTarget {
+    /// A target on `url` (checked), with the token from [`TOKEN_VARIABLE`] if set.
+    pub fn new(url: &str, device_indices: Vec<usize>) -> Result<Self, RemoteError> {
+        if device_indices.is_empty() {
+            return Err(RemoteError::NoDevice);
+        }
+        Ok(Self {
+            url: check_url(url)?,
+            device_indices,
+            token: token_from_env()?,
+        })
+    }
+
+    /// Opens each device's session (the handshake and the token check happen here, so a server
+    /// that is down or refuses the token fails before any work starts).
+    pub fn connect(&self) -> Result<Vec<Device>, RemoteError> {
+        self.device_indices
+            .iter()
+            .map(|&index| connect(self, index))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for RemoteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let indices: Vec<String> = self.device_indices.iter().map(|i| i.to_string()).collect();
+        let noun = if indices.len() == 1 {
+            "device"
+        } else {
+            "devices"
+        };
+        write!(f, "{noun} {} of {}", indices.join(", "), self.url)
+    }
+}
+
+/// What `vae serve` hosts, and where.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The devices, all of one backend; clients pick one by its position.
+    pub devices: Vec<Device>,
+    /// The devices as written, for the log.
+    pub names: String,
+    /// Address and port to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Allow an address other than a loopback one.
+    pub expose: bool,
+    /// Only clients presenting this token get a session.
+    pub token: Option<String>,
+}
+
+/// Why a remote device cannot be served or used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteError {
+    /// The binary was built without the `remote` feature.
+    #[error(
+        "remote devices are not compiled into this binary: rebuild with the `remote` feature \
+         (`cargo build --release --features remote`)"
+    )]
+    NotCompiled,
+    /// `--remote` is not a `ws://HOST:PORT` address.
+    #[error(
+        "--remote `{0}` is not a WebSocket address: write it as ws://HOST:PORT, e.g. \
+         ws://127.0.0.1:3000 (the address `vae serve` prints)"
+    )]
+    BadUrl(String),
+    /// `--remote-device` lists no device.
+    #[error(
+        "--remote-device lists no device: give one or more indices, e.g. `--remote-device 0,1`"
+    )]
+    NoDevice,
+    /// The token variable is set but empty.
+    #[error(
+        "{TOKEN_VARIABLE} is set but empty: set it to the server's token, or unset it for a \
+         server started without one"
+    )]
+    EmptyToken,
+    /// The session could not be opened.
+    #[error("cannot use the remote {target}: {} {advice}", sentence(reason))]
+    Connect {
+        /// The device and server, as written.
+        target: String,
+        /// Burn's reason.
+        reason: String,
+        /// What to do about it.
+        advice: String,
+    },
+    /// `--listen` names an address other machines can reach, without `--expose`.
+    #[error(
+        "--listen {0} would let other machines reach the server, over unencrypted WebSocket: \
+         pass --expose to do that deliberately (with {TOKEN_VARIABLE} set), or listen on \
+         127.0.0.1 and reach the server through an SSH tunnel (`ssh -L 3000:127.0.0.1:3000 HOST`)"
+    )]
+    NotLoopback(SocketAddr),
+    /// The listening socket cannot be bound.
+    #[error(
+        "cannot listen on {address}: {reason}. Choose another address or port with --listen \
+         (port 0 picks a free one)"
+    )]
+    Listen {
+        /// As given.
+        address: SocketAddr,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The server failed after it started.
+    #[error("the server stopped: {0}")]
+    Serve(String),
+}
+
+/// `text` ending as a sentence does.
+fn sentence(text: &str) -> String {
+    if text.ends_with(['.', '?', '!']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
+}
+
+/// `url` if it is `ws://HOST:PORT`.
+fn check_url(url: &str) -> Result<String, RemoteError> {
+    let bad = || RemoteError::BadUrl(url.to_string());
+    let rest = url.strip_prefix("ws://").ok_or_else(bad)?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    let (host, port) = authority.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || authority.contains('/') || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(format!("ws://{authority}"))
+}
+
+/// The token from [`TOKEN_VARIABLE`]: `None` when unset, an error when set but empty.
+pub fn token_from_env() -> Result<Option<String>, RemoteError> {
+    match std::env::var(TOKEN_VARIABLE) {
+        Ok(token) if token.is_empty() => Err(RemoteError::EmptyToken),
+        Ok(token) => Ok(Some(token)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The advice for a panic that ended training on a remote device: the server went away (or the
+/// connection broke) in the middle of a step.
+pub fn lost_advice(
+    target: &RemoteTarget,
+    run_dir: &std::path::Path,
+    checkpoints: &std::path::Path,
+) -> String {
+    format!(
+        "the connection to the remote {target} broke off during training: the server stopped or \
+         the network failed. The checkpoints of the completed epochs are kept in {}; when the \
+         server is back, continue with `vae train --resume {} --remote {}`",
+        checkpoints.display(),
+        run_dir.display(),
+        target.url
+    )
+}
+
+#[cfg(feature = "remote")]
+fn connect(target: &RemoteTarget, index: usize) -> Result<Device, RemoteError> {
+    use burn::remote::{ConnectError, RemoteHost};
+
+    let mut host = RemoteHost::websocket(&target.url);
+    if let Some(token) = &target.token {
+        host = host.with_credential(token.as_str());
+    }
+    Device::remote_options(&host)
+        .device_index(index)
+        .init()
+        .map_err(|error| {
+            let advice = match &error {
+                ConnectError::Unauthorized => format!(
+                    "Set {TOKEN_VARIABLE} to the token the server was started with (it refused \
+                     {})",
+                    if target.token.is_some() {
+                        "this one"
+                    } else {
+                        "a client without one"
+                    }
+                ),
+                ConnectError::Unreachable { .. } => format!(
+                    "Is `vae serve` running there? Start it with `vae serve --listen \
+                     127.0.0.1:PORT` on that machine; for another machine, forward its port \
+                     through an SSH tunnel and use ws://127.0.0.1:PORT ({})",
+                    target.url
+                ),
+                ConnectError::NoSuchDevice { device_count } => format!(
+                    "Use --remote-device below {device_count} (the server's --devices list)"
+                ),
+                ConnectError::IncompatibleProtocol { .. } | ConnectError::Handshake { .. } => {
+                    "Run a server built from the same burn-vae version (both sides must use the \
+                     same Burn release)"
+                        .to_string()
+                }
+                _ => String::new(),
+            };
+            RemoteError::Connect {
+                target: format!("device {index} of {}", target.url),
+                reason: error.to_string(),
+                advice,
+            }
+        })
+}
+
+#[cfg(not(feature = "remote"))]
+fn connect(_target: &RemoteTarget, _index: usize) -> Result<Device, RemoteError> {
+    Err(RemoteError::NotCompiled)
+}
+
+/// Binds the listening socket for `options` and returns it with its address (port 0 resolved).
+pub fn bind(options: &ServeOptions) -> Result<(std::net::TcpListener, SocketAddr), RemoteError> {
+    if !options.listen.ip().is_loopback() && !options.expose {
+        return Err(RemoteError::NotLoopback(options.listen));
+    }
+    let listen_error = |error: std::io::Error| RemoteError::Listen {
+        address: options.listen,
+        reason: error.to_string(),
+    };
+    let listener = std::net::TcpListener::bind(options.listen).map_err(listen_error)?;
+    let address = listener.local_addr().map_err(listen_error)?;
+    Ok((listener, address))
+}
+
+/// Serves `options.devices` on `listener` until Ctrl-C or SIGTERM, logging each session a
+/// client asks for (its address, the device, opened or refused) to standard error. A client
+/// that disconnects mid-step ends only its own session.
+#[cfg(feature = "remote")]
+pub fn serve(options: ServeOptions, listener: std::net::TcpListener) -> Result<(), RemoteError> {
+    use burn::server::{
+        AuthorizationRequest, PeerAuthorizer, RemoteServer, TokenAuthorizer, WebSocketTransport,
+    };
+
+    let token = options
+        .token
+        .map(TokenAuthorizer::new)
+        .transpose()
+        .map_err(|_| RemoteError::EmptyToken)?;
+    let authorize = move |request: AuthorizationRequest<'_>| {
+        let (client, device) = (request.client, request.device_index);
+        let verdict = match &token {
+            Some(token) => token.authorize(request),
+            None => Ok(()),
+        };
+        match &verdict {
+            Ok(()) => eprintln!("session for device {device} opened: {client}"),
+            Err(reason) => eprintln!("session for device {device} refused: {reason}"),
+        }
+        verdict
+    };
+    RemoteServer::new(options.devices)
+        .with_authorizer(authorize)
+        .serve(WebSocketTransport::from_listener(listener))
+        .map_err(|error| RemoteError::Serve(error.to_string()))
+}
+
+/// Without the `remote` feature: [`RemoteError::NotCompiled`].
+#[cfg(not(feature = "remote"))]
+pub fn serve(_options: ServeOptions, _listener: std::net::TcpListener) -> Result<(), RemoteError> {
+    Err(RemoteError::NotCompiled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_websocket_addresses_with_a_port() {
+        assert_eq!(
+            check_url("ws://127.0.0.1:3000").unwrap(),
+            "ws://127.0.0.1:3000"
+        );
+        assert_eq!(check_url("ws://gpu-box:80/").unwrap(), "ws://gpu-box:80");
+        for bad in [
+            "127.0.0.1:3000",
+            "http://127.0.0.1:3000",
+            "ws://127.0.0.1",
+            "ws://:3000",
+            "ws://host:port",
+            "ws://host:3000/path",
+            "ws://host:70000",
+        ] {
+            assert_eq!(
+                check_url(bad),
+                Err(RemoteError::BadUrl(bad.into())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reachable_address_needs_expose() {
+        let options = |listen: &str, expose| ServeOptions {
+            devices: Vec::new(),
+            names: String::new(),
+            listen: listen.parse().unwrap(),
+            expose,
+            token: None,
+        };
+        let error = bind(&options("0.0.0.0:0", false)).unwrap_err();
+        assert_eq!(
+            error,
+            RemoteError::NotLoopback("0.0.0.0:0".parse().unwrap())
+        );
+        assert!(error.to_string().contains("--expose"), "{error}");
+        let (_listener, address) = bind(&options("127.0.0.1:0", false)).unwrap();
+        assert!(address.ip().is_loopback() && address.port() != 0);
+        // A taken port names the address and the fix.
+        let taken = options(&address.to_string(), false);
+        let error = bind(&taken).unwrap_err().to_string();
+        assert!(
+            error.contains(&address.to_string()) && error.contains("--listen"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "remote"))]
+    #[test]
+    fn without_the_feature_the_error_names_it() {
+        let target = RemoteTarget {
+            url: "ws://127.0.0.1:1".into(),
+            device_indices: vec![0],
+            token: None,
+        };
+        let error = target.connect().unwrap_err().to_string();
+        assert!(error.contains("--features remote"), "{error}");
+    }
+}
