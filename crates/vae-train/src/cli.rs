@@ -81,8 +81,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDRESS:PORT", default_value = "127.0.0.1:3000")]
     pub listen: std::net::SocketAddr,
     /// Allow a --listen address other machines can reach. WARNING: the transport (WebSocket)
-    /// is unencrypted and the token travels in the clear: use it only on a trusted network,
-    /// always with VAE_REMOTE_TOKEN set; elsewhere keep 127.0.0.1 and use an SSH tunnel.
+    /// is unencrypted and the token travels in the clear: use it only on a trusted network.
+    /// Requires VAE_REMOTE_TOKEN. Elsewhere keep 127.0.0.1 and use an SSH tunnel.
     #[arg(long)]
     pub expose: bool,
 }

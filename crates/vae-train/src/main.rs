@@ -185,9 +185,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
              WebSocket"
         );
     }
+    // Clients dial this machine's name or address, not the unspecified one.
+    let dial = if address.ip().is_unspecified() {
+        format!("ws://THIS_HOST:{}", address.port())
+    } else {
+        format!("ws://{address}")
+    };
     println!(
         "serving {} ({} device(s)) on ws://{address}; {access}. Train with `vae train --remote \
-         ws://{address} ...`; stop with Ctrl-C",
+         {dial} ...`; stop with Ctrl-C",
         options.names,
         options.devices.len()
     );

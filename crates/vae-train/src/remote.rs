@@ -17,8 +17,9 @@ use burn::prelude::*;
 /// The environment variable that holds the token, for `vae serve` and for its clients.
 pub const TOKEN_VARIABLE: &str = "VAE_REMOTE_TOKEN";
 
-/// Devices on a `vae serve` server, as `vae train --remote` names them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Devices on a `vae serve` server, as `vae train --remote` names them. Its `Debug` output
+/// leaves the token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RemoteTarget {
     /// The server's address, `ws://HOST:PORT`.
     pub url: String,
@@ -49,6 +50,16 @@ impl RemoteTarget {
             .iter()
             .map(|&index| connect(self, index))
             .collect()
+    }
+}
+
+impl std::fmt::Debug for RemoteTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteTarget")
+            .field("url", &self.url)
+            .field("device_indices", &self.device_indices)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
     }
 }
 
@@ -106,13 +117,13 @@ pub enum RemoteError {
     )]
     EmptyToken,
     /// The session could not be opened.
-    #[error("cannot use the remote {target}: {} {advice}", sentence(reason))]
+    #[error("cannot use the remote {target}: {}{advice}", sentence(reason))]
     Connect {
         /// The device and server, as written.
         target: String,
         /// Burn's reason.
         reason: String,
-        /// What to do about it.
+        /// What to do about it (empty, or a sentence after a space).
         advice: String,
     },
     /// `--listen` names an address other machines can reach, without `--expose`.
@@ -122,6 +133,12 @@ pub enum RemoteError {
          127.0.0.1 and reach the server through an SSH tunnel (`ssh -L 3000:127.0.0.1:3000 HOST`)"
     )]
     NotLoopback(SocketAddr),
+    /// `--expose` without a token.
+    #[error(
+        "--listen {0} with --expose needs a token: set {TOKEN_VARIABLE} (e.g. `export \
+         {TOKEN_VARIABLE}=$(openssl rand -hex 16)`), and give clients the same value"
+    )]
+    ExposedWithoutToken(SocketAddr),
     /// The listening socket cannot be bound.
     #[error(
         "cannot listen on {address}: {reason}. Choose another address or port with --listen \
@@ -178,10 +195,20 @@ pub fn lost_advice(
     format!(
         "the connection to the remote {target} broke off during training: the server stopped or \
          the network failed. The checkpoints of the completed epochs are kept in {}; when the \
-         server is back, continue with `vae train --resume {} --remote {}`",
+         server is back, continue with `vae train --resume {} --remote {}{}`",
         checkpoints.display(),
         run_dir.display(),
-        target.url
+        target.url,
+        if target.device_indices == [0] {
+            String::new()
+        } else {
+            let indices: Vec<String> = target
+                .device_indices
+                .iter()
+                .map(|i| i.to_string())
+                .collect();
+            format!(" --remote-device {}", indices.join(","))
+        }
     )
 }
 
@@ -216,12 +243,18 @@ fn connect(target: &RemoteTarget, index: usize) -> Result<Device, RemoteError> {
                 ConnectError::NoSuchDevice { device_count } => format!(
                     "Use --remote-device below {device_count} (the server's --devices list)"
                 ),
-                ConnectError::IncompatibleProtocol { .. } | ConnectError::Handshake { .. } => {
-                    "Run a server built from the same burn-vae version (both sides must use the \
-                     same Burn release)"
-                        .to_string()
-                }
+                ConnectError::IncompatibleProtocol { .. } => "Run a server built from the same \
+                     burn-vae version (both sides must use the same Burn release)"
+                    .to_string(),
+                ConnectError::Handshake { .. } => "Try again; if it persists, check that the \
+                     server is a `vae serve` built from the same burn-vae version"
+                    .to_string(),
                 _ => String::new(),
+            };
+            let advice = if advice.is_empty() {
+                advice
+            } else {
+                format!(" {advice}")
             };
             RemoteError::Connect {
                 target: format!("device {index} of {}", target.url),
@@ -238,8 +271,16 @@ fn connect(_target: &RemoteTarget, _index: usize) -> Result<Device, RemoteError>
 
 /// Binds the listening socket for `options` and returns it with its address (port 0 resolved).
 pub fn bind(options: &ServeOptions) -> Result<(std::net::TcpListener, SocketAddr), RemoteError> {
-    if !options.listen.ip().is_loopback() && !options.expose {
-        return Err(RemoteError::NotLoopback(options.listen));
+    if !cfg!(feature = "remote") {
+        return Err(RemoteError::NotCompiled);
+    }
+    if !options.listen.ip().is_loopback() {
+        if !options.expose {
+            return Err(RemoteError::NotLoopback(options.listen));
+        }
+        if options.token.is_none() {
+            return Err(RemoteError::ExposedWithoutToken(options.listen));
+        }
     }
     let listen_error = |error: std::io::Error| RemoteError::Listen {
         address: options.listen,
@@ -264,13 +305,19 @@ pub fn serve(options: ServeOptions, listener: std::net::TcpListener) -> Result<(
         .map(TokenAuthorizer::new)
         .transpose()
         .map_err(|_| RemoteError::EmptyToken)?;
+    let hosted = options.devices.len();
     let authorize = move |request: AuthorizationRequest<'_>| {
         let (client, device) = (request.client, request.device_index);
         let verdict = match &token {
             Some(token) => token.authorize(request),
             None => Ok(()),
         };
+        // Burn checks the device index after this (and refuses it with its own reply).
         match &verdict {
+            Ok(()) if device as usize >= hosted => eprintln!(
+                "session for device {device} refused: {client} asked for a device this server \
+                 does not host (it hosts {hosted})"
+            ),
             Ok(()) => eprintln!("session for device {device} opened: {client}"),
             Err(reason) => eprintln!("session for device {device} refused: {reason}"),
         }
@@ -316,21 +363,24 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "remote")]
     #[test]
-    fn a_reachable_address_needs_expose() {
-        let options = |listen: &str, expose| ServeOptions {
+    fn a_reachable_address_needs_expose_and_a_token() {
+        let options = |listen: &str, expose, token: Option<&str>| ServeOptions {
             devices: Vec::new(),
             names: String::new(),
             listen: listen.parse().unwrap(),
             expose,
-            token: None,
+            token: token.map(String::from),
         };
-        let error = bind(&options("0.0.0.0:0", false)).unwrap_err();
-        assert_eq!(
-            error,
-            RemoteError::NotLoopback("0.0.0.0:0".parse().unwrap())
-        );
+        let anywhere = "0.0.0.0:0".parse().unwrap();
+        let error = bind(&options("0.0.0.0:0", false, Some("t"))).unwrap_err();
+        assert_eq!(error, RemoteError::NotLoopback(anywhere));
         assert!(error.to_string().contains("--expose"), "{error}");
+        let error = bind(&options("0.0.0.0:0", true, None)).unwrap_err();
+        assert_eq!(error, RemoteError::ExposedWithoutToken(anywhere));
+        assert!(error.to_string().contains(TOKEN_VARIABLE), "{error}");
+        let options = |listen: &str, expose| options(listen, expose, None);
         let (_listener, address) = bind(&options("127.0.0.1:0", false)).unwrap();
         assert!(address.ip().is_loopback() && address.port() != 0);
         // A taken port names the address and the fix.
@@ -352,5 +402,26 @@ mod tests {
         };
         let error = target.connect().unwrap_err().to_string();
         assert!(error.contains("--features remote"), "{error}");
+    }
+
+    #[test]
+    fn the_token_stays_out_of_debug_and_the_resume_advice_keeps_the_devices() {
+        let target = RemoteTarget {
+            url: "ws://127.0.0.1:3000".into(),
+            device_indices: vec![0, 1],
+            token: Some("s3cret".into()),
+        };
+        let debug = format!("{target:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("<set>"),
+            "{debug}"
+        );
+        let run = std::path::Path::new("runs/x");
+        let advice = lost_advice(&target, run, &run.join("checkpoint"));
+        assert!(
+            advice.contains("--resume runs/x --remote ws://127.0.0.1:3000 --remote-device 0,1"),
+            "{advice}"
+        );
+        assert_eq!(target.to_string(), "devices 0, 1 of ws://127.0.0.1:3000");
     }
 }

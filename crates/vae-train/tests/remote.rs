@@ -6,8 +6,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 mod support;
@@ -59,7 +60,10 @@ impl Server {
         });
         let line = receiver
             .recv_timeout(Duration::from_secs(60))
-            .expect("vae serve prints its address within 60 s");
+            .unwrap_or_else(|_| {
+                let log = log.lock().unwrap().clone();
+                panic!("vae serve printed no address within 60 s; its log: {log}")
+            });
         let url = line
             .split_whitespace()
             .find(|word| word.starts_with("ws://"))
@@ -105,40 +109,75 @@ fn train_command(run_dir: &Path, extra: &[&str], token: Option<&str>) -> Command
     vae_command(&args, token)
 }
 
+/// A thread reading one of a process's pipes to its end.
+type Reader = JoinHandle<Vec<u8>>;
+
+/// A `vae` process whose output is read in the background; killed on drop, so that a failed
+/// assertion leaves no client running.
+struct Client {
+    child: Child,
+    started: Instant,
+    /// The threads reading standard output and standard error, until `finish` joins them.
+    output: Option<(Reader, Reader)>,
+}
+
+impl Client {
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("vae runs");
+        let read = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = pipe.read_to_end(&mut text);
+                text
+            })
+        };
+        let stdout = read(Box::new(child.stdout.take().unwrap()));
+        let stderr = read(Box::new(child.stderr.take().unwrap()));
+        Self {
+            child,
+            started: Instant::now(),
+            output: Some((stdout, stderr)),
+        }
+    }
+
+    /// Waits for the end (at most `limit`, then kills it and fails); returns the output and
+    /// how long it ran.
+    fn finish(mut self, limit: Duration) -> (Output, Duration) {
+        let waiting = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                waiting.elapsed() < limit,
+                "vae ran past {limit:?}: it should have ended by itself"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let (stdout, stderr) = self.output.take().unwrap();
+        let output = Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        };
+        (output, self.started.elapsed())
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs `command` to its end, killing it after `limit`; returns its output and how long it took.
-fn run_bounded(mut command: Command, limit: Duration) -> (std::process::Output, Duration) {
-    let start = Instant::now();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vae runs");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        stdout.read_to_end(&mut text).map(|_| text)
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        stderr.read_to_end(&mut text).map(|_| text)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("{command:?} ran past {limit:?}: it should have ended by itself");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = std::process::Output {
-        status,
-        stdout: out.join().unwrap().unwrap(),
-        stderr: err.join().unwrap().unwrap(),
-    };
-    (output, start.elapsed())
+fn run_bounded(command: Command, limit: Duration) -> (Output, Duration) {
+    Client::spawn(command).finish(limit)
 }
 
 /// Validation loss of each epoch in `run_dir/metrics.csv`.
@@ -213,14 +252,13 @@ fn a_remote_device_trains_like_the_local_one_and_the_server_survives_bad_clients
 
     // A client that is killed in the middle of training ends only its own session.
     let killed = dir.path().join("killed");
-    let mut client = train_command(&killed, &["--remote", &server.url, "--epochs", "50"], None)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    await_first_checkpoint(&killed, &mut client);
-    client.kill().unwrap();
-    client.wait().unwrap();
+    let mut client = Client::spawn(train_command(
+        &killed,
+        &["--remote", &server.url, "--epochs", "50"],
+        None,
+    ));
+    await_first_checkpoint(&killed, &mut client.child);
+    drop(client);
     assert!(
         server.is_running(),
         "a client's disconnect stopped the server"
@@ -264,7 +302,7 @@ fn a_remote_device_trains_like_the_local_one_and_the_server_survives_bad_clients
     assert!(server.is_running());
     let log = server.log();
     assert!(
-        log.contains("127.0.0.1"),
+        log.contains("session for device 0 opened: WebSocket client 127.0.0.1:"),
         "the server logs no session: {log}"
     );
 }
@@ -287,6 +325,11 @@ fn tokens_unreachable_hosts_and_bad_addresses_fail_cleanly() {
         );
         assert!(took < Duration::from_secs(60), "took {took:?}");
     }
+    assert!(
+        server.log().contains("presented the wrong token"),
+        "{}",
+        server.log()
+    );
     let (output, _) = one_epoch("right", Some("s3cret-token"));
     assert!(
         output.status.success(),
@@ -327,33 +370,21 @@ fn a_server_killed_mid_run_keeps_the_checkpoints_and_resume_finishes_the_run() {
     let run_dir: PathBuf = dir.path().join("run");
     let mut server = Server::start(None);
     let epochs = "40";
-    let mut client = train_command(
+    let mut client = Client::spawn(train_command(
         &run_dir,
         &["--remote", &server.url, "--epochs", epochs],
         None,
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    await_first_checkpoint(&run_dir, &mut client);
+    ));
+    await_first_checkpoint(&run_dir, &mut client.child);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    let killed_at = Instant::now();
-    let mut stderr = String::new();
-    client
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = client.wait().unwrap();
+    // The client notices within the bound, or `finish` fails the test.
+    let (output, _) = client.finish(Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        killed_at.elapsed() < Duration::from_secs(120),
-        "the client took {:?} to notice",
-        killed_at.elapsed()
+        !output.status.success(),
+        "the client finished without its server"
     );
-    assert!(!status.success(), "the client finished without its server");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         stderr.contains(&server.url) && stderr.contains("--resume"),
@@ -416,5 +447,10 @@ fn two_devices_of_one_server_train_data_parallel() {
     assert!(
         stderr.contains("hosts only 2 device(s)") && stderr.contains("--remote-device below 2"),
         "{stderr}"
+    );
+    assert!(
+        server.log().contains("does not host (it hosts 2)"),
+        "{}",
+        server.log()
     );
 }

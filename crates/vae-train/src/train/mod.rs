@@ -551,6 +551,8 @@ fn fit(
                 .into(),
         );
     }
+    // Before the dashboard, whose panic hook (the one that restores the terminal) chains to it.
+    let lost_server = remote.map(|_| remote_guard::LostServerGuard::install());
     let tui = (!plain && std::io::stdout().is_terminal())
         .then(|| default_renderer(training.interrupter(), (done > 0).then_some(done)));
     let early_end = EarlyEndSlot::default();
@@ -569,18 +571,24 @@ fn fit(
         .lr_schedule
         .build(config.learning_rate, steps_per_epoch)?;
     let learner = Learner::new(model, optimizer, schedule);
-    let result = match remote {
+    // A remote device panics when its server goes away mid-step: say so, and keep what was
+    // saved. (With several devices Burn catches its workers' panics and reports an error.)
+    let lost = |reason| TrainError::RemoteLost {
+        reason,
+        advice: remote
+            .map(|target| crate::remote::lost_advice(target, run.root(), &run.checkpoints()))
+            .unwrap_or_default(),
+    };
+    let result = match &lost_server {
         None => training.launch(learner),
-        // A remote device panics when its server goes away mid-step: say so, and keep what
-        // was saved.
-        Some(target) => remote_guard::run(|| training.launch(learner)).map_err(|reason| {
-            TrainError::RemoteLost {
-                reason,
-                advice: crate::remote::lost_advice(target, run.root(), &run.checkpoints()),
-            }
-        })?,
+        Some(guard) => guard.run(|| training.launch(learner)).map_err(lost)?,
     };
     drop(signals);
+    if result.error.is_some()
+        && let Some(reason) = lost_server.as_ref().and_then(|g| g.lost_session())
+    {
+        return Err(lost(reason));
+    }
     let early_end = early_end.lock().map(|e| e.clone()).unwrap_or_default();
     if let Some(error) = result.error.map(|e| e.to_string()).or(early_end.error) {
         return Err(TrainError::Failed {
@@ -612,16 +620,11 @@ fn fit(
             checkpoints: run.checkpoints(),
         });
     }
-    match remote {
+    match &lost_server {
         None => save_model(result.model.model, run),
-        Some(target) => {
-            remote_guard::run(|| save_model(result.model.model, run)).map_err(|reason| {
-                TrainError::RemoteLost {
-                    reason,
-                    advice: crate::remote::lost_advice(target, run.root(), &run.checkpoints()),
-                }
-            })?
-        }
+        Some(guard) => guard
+            .run(|| save_model(result.model.model, run))
+            .map_err(lost)?,
     }
 }
 

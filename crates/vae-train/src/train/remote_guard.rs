@@ -1,34 +1,87 @@
 //! Training on a remote device: Burn's remote client panics when the server goes away in the
-//! middle of a step (tensor operations have no error path). This turns that panic into an
-//! error the caller can explain, without the panic's own report on standard error.
+//! middle of a step (tensor operations have no error path). [`LostServerGuard`] turns such a
+//! panic into an error the caller can explain, without the panic's own report on standard error;
+//! any other panic keeps its report and unwinds as before.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex};
 
-/// Runs `work`; a panic in it (or in a thread it starts meanwhile) becomes `Err(message)`,
-/// the first panic's message on one line.
-pub(super) fn run<T>(work: impl FnOnce() -> T) -> Result<T, String> {
-    let first: Arc<Mutex<Option<String>>> = Arc::default();
-    let previous = std::panic::take_hook();
-    let record = first.clone();
-    std::panic::set_hook(Box::new(move |info| {
-        if let Ok(mut first) = record.lock() {
-            first.get_or_insert_with(|| message(info.payload()));
-        }
-    }));
-    let outcome = catch_unwind(AssertUnwindSafe(work));
-    std::panic::set_hook(previous);
-    outcome.map_err(|payload| {
-        first
-            .lock()
-            .ok()
-            .and_then(|first| first.clone())
-            .unwrap_or_else(|| message(payload.as_ref()))
-    })
+/// The texts of Burn's remote client's panics when its session breaks (burn-remote 0.22.1:
+/// `client/runner.rs`, `client/base.rs`, `client/service.rs`).
+const LOST_SESSION: [&str; 5] = [
+    "Failed to read tensor",
+    "Service call failed",
+    "Remote response channel closed",
+    "remote session",
+    "RecvError",
+];
+
+type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+/// A panic hook that records the first lost-session panic (of any thread) and passes every
+/// other panic to the hook it replaced. Install it before Burn's terminal dashboard, which
+/// chains its own hook (the one that restores the terminal) in front of it; dropping it puts
+/// the replaced hook back.
+pub(super) struct LostServerGuard {
+    first: Arc<Mutex<Option<String>>>,
+    previous: Arc<Mutex<Option<Hook>>>,
 }
 
-/// A panic payload's text.
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
+impl LostServerGuard {
+    /// Installs the hook.
+    pub(super) fn install() -> Self {
+        let first: Arc<Mutex<Option<String>>> = Arc::default();
+        let previous = Arc::new(Mutex::new(Some(std::panic::take_hook())));
+        let (record, chained) = (first.clone(), previous.clone());
+        std::panic::set_hook(Box::new(move |info| {
+            let text = message(info.payload());
+            if is_lost_session(&text) {
+                if let Ok(mut first) = record.lock() {
+                    first.get_or_insert(text);
+                }
+            } else if let Ok(previous) = chained.lock()
+                && let Some(previous) = previous.as_ref()
+            {
+                previous(info);
+            }
+        }));
+        Self { first, previous }
+    }
+
+    /// Runs `work`. `Err(message)` when it panicked after a lost-session panic (the first such
+    /// message, on one line); any other panic unwinds on.
+    pub(super) fn run<T>(&self, work: impl FnOnce() -> T) -> Result<T, String> {
+        match catch_unwind(AssertUnwindSafe(work)) {
+            Ok(value) => Ok(value),
+            Err(payload) => match self.lost_session() {
+                Some(text) => Err(text),
+                None => resume_unwind(payload),
+            },
+        }
+    }
+
+    /// The first lost-session panic so far (also one in a worker thread that Burn caught).
+    pub(super) fn lost_session(&self) -> Option<String> {
+        self.first.lock().ok().and_then(|first| first.clone())
+    }
+}
+
+impl Drop for LostServerGuard {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.lock().ok().and_then(|mut p| p.take()) {
+            std::panic::set_hook(previous);
+        }
+    }
+}
+
+/// Whether a panic's text is one of Burn's remote client's lost-session panics.
+fn is_lost_session(text: &str) -> bool {
+    LOST_SESSION.iter().any(|marker| text.contains(marker))
+}
+
+/// A panic payload's text, on one line.
+fn message(payload: &(dyn Any + Send)) -> String {
     let text = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -42,12 +95,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_panic_becomes_its_message_and_a_value_passes_through() {
-        assert_eq!(run(|| 7), Ok(7));
-        let error = run(|| -> u8 { panic!("Remote response channel closed") }).unwrap_err();
-        assert_eq!(error, "Remote response channel closed");
-        let error =
-            run(|| -> u8 { panic!("read failed\nCaused by:\n  device {}", 1) }).unwrap_err();
-        assert_eq!(error, "read failed Caused by: device 1");
+    fn only_a_lost_session_becomes_an_error() {
+        let guard = LostServerGuard::install();
+        assert_eq!(guard.run(|| 7), Ok(7));
+        let error = guard
+            .run(|| -> u8 { panic!("Failed to read tensor:\n  RecvError(())") })
+            .unwrap_err();
+        assert_eq!(error, "Failed to read tensor: RecvError(())");
+        drop(guard);
+        // Another panic is not blamed on the network: it unwinds on.
+        let guard = LostServerGuard::install();
+        let other = catch_unwind(AssertUnwindSafe(|| {
+            guard.run(|| -> u8 { panic!("index out of bounds") })
+        }));
+        let payload = other.expect_err("the panic unwinds on");
+        assert_eq!(message(payload.as_ref()), "index out of bounds");
+        assert_eq!(guard.lost_session(), None);
+        drop(guard);
+        assert!(is_lost_session("Service call failed: Closed"));
+        assert!(!is_lost_session("attempt to divide by zero"));
     }
 }
