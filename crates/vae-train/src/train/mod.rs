@@ -572,7 +572,8 @@ fn fit(
         .build(config.learning_rate, steps_per_epoch)?;
     let learner = Learner::new(model, optimizer, schedule);
     // A remote device panics when its server goes away mid-step: say so, and keep what was
-    // saved. (With several devices Burn catches its workers' panics and reports an error.)
+    // saved. (With several devices Burn catches its workers' panics, and its metric processing
+    // reports the failed reads, as an error.)
     let lost = |reason| TrainError::RemoteLost {
         reason,
         advice: remote
@@ -584,8 +585,10 @@ fn fit(
         Some(guard) => guard.run(|| training.launch(learner)).map_err(lost)?,
     };
     drop(signals);
-    if result.error.is_some()
-        && let Some(reason) = lost_server.as_ref().and_then(|g| g.lost_session())
+    if let (Some(guard), Some(error)) = (&lost_server, &result.error)
+        && let Some(reason) = guard
+            .lost_session()
+            .or_else(|| remote_guard::lost_session_in(&error.to_string()))
     {
         return Err(lost(reason));
     }

@@ -80,6 +80,12 @@ fn is_lost_session(text: &str) -> bool {
     LOST_SESSION.iter().any(|marker| text.contains(marker))
 }
 
+/// `error` on one line, if it reports a lost session (Burn's training error after a worker or
+/// its metric processing failed to read from the server).
+pub(super) fn lost_session_in(error: &str) -> Option<String> {
+    is_lost_session(error).then(|| error.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// A panic payload's text, on one line.
 fn message(payload: &(dyn Any + Send)) -> String {
     let text = payload
@@ -114,5 +120,10 @@ mod tests {
         drop(guard);
         assert!(is_lost_session("Service call failed: Closed"));
         assert!(!is_lost_session("attempt to divide by zero"));
+        assert_eq!(
+            lost_session_in("Event processing failed:\n  Failed to read tensor: RecvError(())"),
+            Some("Event processing failed: Failed to read tensor: RecvError(())".into())
+        );
+        assert_eq!(lost_session_in("disk full"), None);
     }
 }
