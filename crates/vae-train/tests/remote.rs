@@ -209,6 +209,19 @@ fn last_checkpoint(run_dir: &Path) -> Option<usize> {
 
 const LIMIT: Duration = Duration::from_secs(300);
 
+/// Trains `configs/smoke.json` into `run_dir` with `extra` arguments (no token), asserting
+/// success within [`LIMIT`]; returns what it printed.
+fn train_succeeds(run_dir: &Path, extra: &[&str]) -> String {
+    let (output, _) = run_bounded(train_command(run_dir, extra, None), LIMIT);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// Waits (at most [`LIMIT`]) until `client`, still running, has checkpointed an epoch in
 /// `run_dir`.
 fn await_first_checkpoint(run_dir: &Path, client: &mut Child) {
@@ -266,16 +279,7 @@ fn a_remote_device_trains_like_the_local_one_and_the_server_survives_bad_clients
 
     // The same run on the remote device and on the local one.
     let remote = dir.path().join("remote");
-    let (output, _) = run_bounded(
-        train_command(&remote, &["--remote", &server.url], None),
-        LIMIT,
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = train_succeeds(&remote, &["--remote", &server.url]);
     assert!(
         stdout.contains(&format!(
             "training on the remote device 0 of {}",
@@ -284,8 +288,7 @@ fn a_remote_device_trains_like_the_local_one_and_the_server_survives_bad_clients
         "{stdout}"
     );
     let local = dir.path().join("local");
-    let (output, _) = run_bounded(train_command(&local, &["--backend", "flex"], None), LIMIT);
-    assert!(output.status.success());
+    train_succeeds(&local, &["--backend", "flex"]);
     let (remote_losses, local_losses) = (valid_losses(&remote), valid_losses(&local));
     assert_eq!(remote_losses.len(), 2);
     assert!(remote_losses[1] < remote_losses[0], "{remote_losses:?}");
@@ -422,13 +425,7 @@ fn two_devices_of_one_server_train_data_parallel() {
     let server = Server::hosting("flex,flex", None);
     let two = dir.path().join("two");
     let extra = ["--remote", server.url.as_str(), "--remote-device", "0,1"];
-    let (output, _) = run_bounded(train_command(&two, &extra, None), LIMIT);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = train_succeeds(&two, &extra);
     assert!(
         stdout.contains("training on 2 devices (remote:0, remote:1)")
             && stdout.contains("one batch of 64"),

@@ -83,7 +83,7 @@ fn is_lost_session(text: &str) -> bool {
 /// `error` on one line, if it reports a lost session (Burn's training error after a worker or
 /// its metric processing failed to read from the server).
 pub(super) fn lost_session_in(error: &str) -> Option<String> {
-    is_lost_session(error).then(|| error.split_whitespace().collect::<Vec<_>>().join(" "))
+    is_lost_session(error).then(|| one_line(error))
 }
 
 /// A panic payload's text, on one line.
@@ -93,6 +93,11 @@ fn message(payload: &(dyn Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into());
+    one_line(&text)
+}
+
+/// `text` with every run of whitespace (newlines included) as one space.
+fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
