@@ -29,8 +29,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(about = "burn-vae throughput beside PyTorch")]
 struct Args {
-    /// Backends to measure (compiled ones only).
-    #[arg(long, value_delimiter = ',', default_value = "flex,ndarray")]
+    /// Backends to measure (compiled ones only: ndarray needs `--features vae-benches/ndarray`).
+    #[arg(long, value_delimiter = ',', default_value = "flex")]
     backends: Vec<Backend>,
     /// Batch sizes of the training-step rows.
     #[arg(long, value_delimiter = ',', default_value = "128,1024")]

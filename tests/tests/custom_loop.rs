@@ -42,6 +42,7 @@ fn loss_falls_on_flex() {
 }
 
 #[test]
+#[cfg(feature = "ndarray")] // not in the test feature set; `.ci/run` compiles it under clippy
 #[allow(deprecated)] // ndarray is deprecated upstream; kept as a compared backend
 fn loss_falls_on_ndarray() {
     loss_falls_on(Device::ndarray());

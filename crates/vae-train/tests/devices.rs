@@ -106,9 +106,9 @@ fn bad_device_lists_are_clean_errors_that_create_nothing() {
         assert!(stderr.contains(expected), "{devices}: {stderr}");
         assert!(!run_dir.exists(), "{devices} created the run folder");
     }
-    let stderr = train(&["--devices", "flex", "--backend", "ndarray"]);
+    let stderr = train(&["--devices", "flex", "--backend", "wgpu"]);
     assert!(
-        stderr.contains("--backend is ndarray but --devices lists flex"),
+        stderr.contains("--backend is wgpu but --devices lists flex"),
         "{stderr}"
     );
 }
