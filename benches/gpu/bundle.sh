@@ -2,7 +2,7 @@
 # Builds what benches/gpu/run.sh needs on a GPU machine without a Rust toolchain, into one folder
 # (default .gpu, ignored by git) to carry there:
 #
-#   BUNDLE/bin/wgpu/{vae,throughput}.xz    the test feature set (flex, ndarray, wgpu): WGSL
+#   BUNDLE/bin/wgpu/{vae,throughput}.xz    the test feature set (flex, wgpu, remote): WGSL
 #                                           kernels
 #   BUNDLE/bin/vulkan/{vae,throughput}.xz  the same plus `vulkan`: CubeCL's SPIR-V kernels
 #   BUNDLE/mnist/                          the four MNIST IDX files
