@@ -146,8 +146,9 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `vae serve`: binds first (so that a taken port or a refused address fails at once), prints
-/// the address clients dial, then serves until Ctrl-C or SIGTERM.
+/// `vae serve`: binds first (so that a taken port or a refused address fails at once), checks
+/// that each device runs a training step, prints the address clients dial, then serves until
+/// Ctrl-C or SIGTERM.
 fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let (devices, names) = match &args.devices {
         Some(text) => {
@@ -168,6 +169,12 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         token: remote::token_from_env()?,
     };
     let (listener, address) = remote::bind(&options)?;
+    // A device that cannot run a training step is refused before any client comes.
+    eprintln!(
+        "checking that each device runs a training step (on a GPU's first run this compiles the \
+         kernels clients will use: seconds, or about a minute on a software driver)"
+    );
+    remote::check_devices(&options.devices, &options.names)?;
     let access = if options.token.is_some() {
         format!(
             "clients must present the token in {}",

@@ -153,6 +153,94 @@ pub enum RemoteError {
     /// The server failed after it started.
     #[error("the server stopped: {0}")]
     Serve(String),
+    /// A device to host failed the start-up check ([`check_devices`]).
+    #[error(
+        "device {index} ({name}) cannot run a small training step, so `vae serve` will not host \
+         it: {} Leave it out of --devices, serve another backend (e.g. --backend flex, on the \
+         CPU), or fix the device's driver",
+        sentence(reason)
+    )]
+    DeviceCheck {
+        /// Its position in the hosted list (what clients pass as `--remote-device`).
+        index: usize,
+        /// The device as written.
+        name: String,
+        /// What failed, on one line.
+        reason: String,
+    },
+}
+
+/// Runs one small training step (an MLP VAE's forward pass, ELBO and backward pass, with the
+/// loss read back) on each device before `vae serve` accepts clients. Burn's remote server has
+/// no error path for an operation a device cannot run: the session's thread panics and the
+/// client sees its session end as if the server had gone. Checked here, a device that cannot
+/// run the MLP's operations is refused at start-up with [`RemoteError::DeviceCheck`], naming
+/// it (a conv model's operations are not part of the check). `names` is the hosted list as
+/// written, comma-separated.
+pub fn check_devices(devices: &[Device], names: &str) -> Result<(), RemoteError> {
+    silence_panics_of_checks();
+    let written: Vec<&str> = names.split(',').map(str::trim).collect();
+    for (index, device) in devices.iter().enumerate() {
+        run_check(|| training_step_loss(device)).map_err(|reason| RemoteError::DeviceCheck {
+            index,
+            name: written.get(index).copied().unwrap_or(names).to_string(),
+            reason,
+        })?;
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Set while this thread runs a device check: its panic is reported as the check's error.
+    static CHECKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once) a panic hook that keeps a device check's panic off the terminal, on the
+/// checking thread only: other threads' panics, and every panic outside a check, go to the hook
+/// that was there before.
+fn silence_panics_of_checks() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CHECKING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// The loss of one training step of a tiny MLP VAE on `device`.
+fn training_step_loss(device: &Device) -> f32 {
+    let device = device.clone().autodiff();
+    let vae = vae_model::VaeConfig::new()
+        .with_hidden_dims(vec![8])
+        .with_latent_dim(2)
+        .init(&device);
+    let images = Tensor::<2>::full([2, 784], 0.5, &device);
+    let loss = vae.loss(images, None).mean_loss();
+    let _gradients = loss.backward();
+    loss.into_scalar::<f32>()
+}
+
+/// `check` with a panic caught and a non-finite loss refused; the reason is one line.
+fn run_check(check: impl FnOnce() -> f32) -> Result<(), String> {
+    CHECKING.with(|checking| checking.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check));
+    CHECKING.with(|checking| checking.set(false));
+    match outcome {
+        Ok(loss) if loss.is_finite() => Ok(()),
+        Ok(loss) => Err(format!("a training step's loss came out {loss}")),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an operation failed".to_string());
+            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            Err(format!("a training step failed ({message})"))
+        }
+    }
 }
 
 /// `text` ending as a sentence does.
@@ -338,6 +426,32 @@ pub fn serve(_options: ServeOptions, _listener: std::net::TcpListener) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "flex")]
+    #[test]
+    fn a_working_device_passes_the_start_up_check() {
+        assert_eq!(check_devices(&[Device::flex()], "flex"), Ok(()));
+    }
+
+    #[test]
+    fn a_device_that_fails_or_computes_garbage_is_refused_by_name() {
+        let failed = run_check(|| panic!("no shader-f16\n  support")).unwrap_err();
+        assert_eq!(failed, "a training step failed (no shader-f16 support)");
+        let garbage = run_check(|| f32::NAN).unwrap_err();
+        assert!(garbage.contains("NaN"), "{garbage}");
+        assert_eq!(run_check(|| 543.2), Ok(()));
+        let error = RemoteError::DeviceCheck {
+            index: 1,
+            name: "wgpu:1".into(),
+            reason: failed,
+        }
+        .to_string();
+        assert!(
+            error.starts_with("device 1 (wgpu:1) cannot run a small training step")
+                && error.contains("(no shader-f16 support). Leave it out of --devices"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn urls_must_be_websocket_addresses_with_a_port() {
