@@ -171,8 +171,8 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let (listener, address) = remote::bind(&options)?;
     // A device that cannot run a training step is refused before any client comes.
     eprintln!(
-        "checking that each device runs a training step (on a GPU's first run this compiles the \
-         kernels clients will use: seconds, or about a minute on a software driver)"
+        "checking that each device runs two small training steps (MLP and conv; on a GPU's \
+         first run this compiles their kernels: seconds, or about a minute on a software driver)"
     );
     remote::check_devices(&options.devices, &options.names)?;
     let access = if options.token.is_some() {

@@ -170,13 +170,13 @@ pub enum RemoteError {
     },
 }
 
-/// Runs one small training step (an MLP VAE's forward pass, ELBO and backward pass, with the
-/// loss read back) on each device before `vae serve` accepts clients. Burn's remote server has
-/// no error path for an operation a device cannot run: the session's thread panics and the
-/// client sees its session end as if the server had gone. Checked here, a device that cannot
-/// run the MLP's operations is refused at start-up with [`RemoteError::DeviceCheck`], naming
-/// it (a conv model's operations are not part of the check). `names` is the hosted list as
-/// written, comma-separated.
+/// Runs two small training steps (an MLP VAE's and a conv VAE's forward pass, ELBO and
+/// backward pass, with the loss read back) on each device before `vae serve` accepts clients.
+/// Burn's remote server has no error path for an operation a device cannot run: the session's
+/// thread panics and the client sees its session end as if the server had gone. Checked here,
+/// a device that cannot run the operations of `vae`'s networks is refused at start-up with
+/// [`RemoteError::DeviceCheck`], naming it. `names` is the hosted list as written,
+/// comma-separated.
 pub fn check_devices(devices: &[Device], names: &str) -> Result<(), RemoteError> {
     silence_panics_of_checks();
     let written: Vec<&str> = names.split(',').map(str::trim).collect();
@@ -210,17 +210,32 @@ fn silence_panics_of_checks() {
     });
 }
 
-/// The loss of one training step of a tiny MLP VAE on `device`.
+/// The summed loss of one training step of a tiny MLP VAE and of a tiny conv VAE on `device`
+/// (a panic if an operation fails).
 fn training_step_loss(device: &Device) -> f32 {
+    use vae_model::{Bernoulli, ConvDecoderConfig, ConvEncoderConfig, ImageShape, Vae, VaeConfig};
     let device = device.clone().autodiff();
-    let vae = vae_model::VaeConfig::new()
+    let images = Tensor::<2>::full([2, 784], 0.5, &device);
+    let mlp = VaeConfig::new()
         .with_hidden_dims(vec![8])
         .with_latent_dim(2)
         .init(&device);
-    let images = Tensor::<2>::full([2, 784], 0.5, &device);
-    let loss = vae.loss(images, None).mean_loss();
-    let _gradients = loss.backward();
-    loss.into_scalar::<f32>()
+    let mlp_loss = mlp.loss(images.clone(), None).mean_loss();
+    let _gradients = mlp_loss.backward();
+    let image = ImageShape::new(1, 28, 28);
+    let encoder = ConvEncoderConfig::new(image, 2)
+        .with_conv_channels(vec![4])
+        .try_init(&device)
+        .expect("a valid conv encoder");
+    let decoder = ConvDecoderConfig::new(image, 2)
+        .with_conv_channels(vec![4])
+        .with_hidden_dim(8)
+        .try_init(&device)
+        .expect("a valid conv decoder");
+    let conv = Vae::new(encoder, decoder, Bernoulli, 2);
+    let conv_loss = conv.loss(images, None).mean_loss();
+    let _gradients = conv_loss.backward();
+    mlp_loss.into_scalar::<f32>() + conv_loss.into_scalar::<f32>()
 }
 
 /// `check` with a panic caught and a non-finite loss refused; the reason is one line.
