@@ -174,8 +174,9 @@ pub enum RemoteError {
 /// backward pass, with the loss read back) on each device before `vae serve` accepts clients.
 /// Burn's remote server has no error path for an operation a device cannot run: the session's
 /// thread panics and the client sees its session end as if the server had gone. Checked here,
-/// a device that cannot run the operations of `vae`'s networks is refused at start-up with
-/// [`RemoteError::DeviceCheck`], naming it. `names` is the hosted list as written,
+/// a device that cannot run the core operations of `vae`'s two networks is refused at start-up
+/// with [`RemoteError::DeviceCheck`], naming it (operations only some configs use, such as tanh,
+/// other likelihoods or the IWAE bound, are not checked). `names` is the hosted list as written,
 /// comma-separated.
 pub fn check_devices(devices: &[Device], names: &str) -> Result<(), RemoteError> {
     silence_panics_of_checks();
