@@ -175,7 +175,7 @@ pub enum RemoteError {
 /// Burn's remote server has no error path for an operation a device cannot run: the session's
 /// thread panics and the client sees its session end as if the server had gone. Checked here,
 /// a device that cannot run the core operations of `vae`'s two networks is refused at start-up
-/// with [`RemoteError::DeviceCheck`], naming it (operations only some configs use, such as tanh,
+/// with [`RemoteError::DeviceCheck`], naming it (operations only some configs use, such as the
 /// other likelihoods or the IWAE bound, are not checked). `names` is the hosted list as written,
 /// comma-separated.
 pub fn check_devices(devices: &[Device], names: &str) -> Result<(), RemoteError> {
@@ -214,10 +214,15 @@ fn silence_panics_of_checks() {
 /// The summed loss of one training step of a tiny MLP VAE and of a tiny conv VAE on `device`
 /// (a panic if an operation fails).
 fn training_step_loss(device: &Device) -> f32 {
-    use vae_model::{Bernoulli, ConvDecoderConfig, ConvEncoderConfig, ImageShape, Vae, VaeConfig};
+    use vae_model::{
+        ActivationConfig, Bernoulli, ConvDecoderConfig, ConvEncoderConfig, ImageShape, Vae,
+        VaeConfig,
+    };
     let device = device.clone().autodiff();
     let images = Tensor::<2>::full([2, 784], 0.5, &device);
+    // tanh here, ReLU in the conv networks: the two activations `vae`'s configs use.
     let mlp = VaeConfig::new()
+        .with_activation(ActivationConfig::Tanh)
         .with_hidden_dims(vec![8])
         .with_latent_dim(2)
         .init(&device);
