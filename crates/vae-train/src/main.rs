@@ -153,17 +153,16 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let (devices, names) = match &args.devices {
         Some(text) => {
             let list = DeviceList::parse(text, args.backend)?;
-            let names = list.to_string();
-            (list.devices, names)
+            (list.devices, list.names)
         }
         None => {
             let backend = Backend::resolve(args.backend)?;
-            (vec![backend.device()?], backend.to_string())
+            (vec![backend.device()?], vec![backend.to_string()])
         }
     };
     let options = ServeOptions {
         devices,
-        names,
+        names: names.join(", "),
         listen: args.listen,
         expose: args.expose,
         token: remote::token_from_env()?,
@@ -174,7 +173,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         "checking that each device runs two small training steps (MLP and conv; on a GPU's \
          first run this compiles their kernels: seconds, or about a minute on a software driver)"
     );
-    remote::check_devices(&options.devices, &options.names)?;
+    remote::check_devices(&options.devices, &names)?;
     let access = if options.token.is_some() {
         format!(
             "clients must present the token in {}",

@@ -176,15 +176,13 @@ pub enum RemoteError {
 /// thread panics and the client sees its session end as if the server had gone. Checked here,
 /// a device that cannot run the core operations of `vae`'s two networks is refused at start-up
 /// with [`RemoteError::DeviceCheck`], naming it (operations only some configs use, such as the
-/// other likelihoods or the IWAE bound, are not checked). `names` is the hosted list as written,
-/// comma-separated.
-pub fn check_devices(devices: &[Device], names: &str) -> Result<(), RemoteError> {
+/// other likelihoods or the IWAE bound, are not checked). `names[i]` is device `i` as written.
+pub fn check_devices(devices: &[Device], names: &[String]) -> Result<(), RemoteError> {
     silence_panics_of_checks();
-    let written: Vec<&str> = names.split(',').map(str::trim).collect();
-    for (index, device) in devices.iter().enumerate() {
+    for (index, (device, name)) in devices.iter().zip(names).enumerate() {
         run_check(|| training_step_loss(device)).map_err(|reason| RemoteError::DeviceCheck {
             index,
-            name: written.get(index).copied().unwrap_or(names).to_string(),
+            name: name.clone(),
             reason,
         })?;
     }
@@ -252,16 +250,26 @@ fn run_check(check: impl FnOnce() -> f32) -> Result<(), String> {
     match outcome {
         Ok(loss) if loss.is_finite() => Ok(()),
         Ok(loss) => Err(format!("a training step's loss came out {loss}")),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "an operation failed".to_string());
-            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-            Err(format!("a training step failed ({message})"))
-        }
+        Err(payload) => Err(format!(
+            "a training step failed ({})",
+            panic_text(payload.as_ref())
+        )),
     }
+}
+
+/// A panic payload's text, on one line.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    one_line(&text)
+}
+
+/// `text` with every run of whitespace (newlines included) as one space.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `text` ending as a sentence does.
@@ -451,7 +459,7 @@ mod tests {
     #[cfg(feature = "flex")]
     #[test]
     fn a_working_device_passes_the_start_up_check() {
-        assert_eq!(check_devices(&[Device::flex()], "flex"), Ok(()));
+        assert_eq!(check_devices(&[Device::flex()], &["flex".into()]), Ok(()));
     }
 
     #[test]

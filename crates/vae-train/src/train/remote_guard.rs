@@ -3,9 +3,10 @@
 //! panic into an error the caller can explain, without the panic's own report on standard error;
 //! any other panic keeps its report and unwinds as before.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, PanicHookInfo, catch_unwind, resume_unwind};
 use std::sync::{Arc, Mutex};
+
+use crate::remote::{one_line, panic_text as message};
 
 /// The texts of Burn's remote client's panics when its session breaks (burn-remote 0.22.1:
 /// `client/runner.rs`, `client/base.rs`, `client/service.rs`).
@@ -84,21 +85,6 @@ fn is_lost_session(text: &str) -> bool {
 /// its metric processing failed to read from the server).
 pub(super) fn lost_session_in(error: &str) -> Option<String> {
     is_lost_session(error).then(|| one_line(error))
-}
-
-/// A panic payload's text, on one line.
-fn message(payload: &(dyn Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    one_line(&text)
-}
-
-/// `text` with every run of whitespace (newlines included) as one space.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
