@@ -57,6 +57,10 @@ struct Args {
     /// Skip the PyTorch reference.
     #[arg(long)]
     no_pytorch: bool,
+    /// Train-step rows with Burn's Adam in place of the host pass `vae train` uses on flex (to
+    /// compare the two).
+    #[arg(long)]
+    burn_adam: bool,
     /// Where the PyTorch reference runs: `cpu`, or `cuda` / `cuda:N` for the GPU rows (its
     /// peak memory is then the GPU memory PyTorch allocated, not the resident set).
     #[arg(long, default_value = "cpu")]
@@ -205,6 +209,7 @@ fn measure_ours(
                 let m = train_step_rate(
                     &device,
                     backend == Backend::Flex,
+                    args.burn_adam,
                     shape,
                     batch,
                     pixels,

@@ -10,6 +10,7 @@ use vae_model::train::VaeBatch;
 use vae_model::{VaeConfig, log_mean_exp};
 use vae_train::backend::Backend as BackendChoice;
 use vae_train::config::TrainingConfig;
+use vae_train::train::host_adam::adam_optimizer;
 use vae_train::train::step::TrainingVae;
 use vae_train::train::{TrainOptions, train};
 
@@ -183,11 +184,13 @@ pub fn matmul_gflops(device: &Device, n: usize, effort: Effort) -> Measured {
 }
 
 /// Images per second of the training step the Learner runs (forward, ELBO, backward of the
-/// batch sum, Adam with `vae train`'s default settings; `host_reconstruction` as `vae train` sets
-/// it: on for flex only), on one fixed batch of real images.
+/// batch sum, Adam with `vae train`'s default settings; `host_passes` as `vae train` sets them,
+/// on for flex only: the Bernoulli term and, unless `burn_adam`, Adam on the host), on one fixed
+/// batch of real images.
 pub fn train_step_rate(
     device: &Device,
-    host_reconstruction: bool,
+    host_passes: bool,
+    burn_adam: bool,
     shape: &ModelShape,
     batch: usize,
     pixels: &[f32],
@@ -196,10 +199,10 @@ pub fn train_step_rate(
     memory::reset_peak();
     let train_device = device.clone().autodiff();
     device.seed(1);
-    let mut model = TrainingVae::new(shape.config().init(&train_device))
-        .with_host_reconstruction(host_reconstruction);
+    let mut model =
+        TrainingVae::new(shape.config().init(&train_device)).with_host_reconstruction(host_passes);
     let config = TrainingConfig::default().optimizer;
-    let mut optimizer = config.init();
+    let mut optimizer = adam_optimizer(&config, host_passes && !burn_adam);
     let images = batch_from(pixels, batch, &train_device);
     let step = || {
         let output = TrainStep::step(

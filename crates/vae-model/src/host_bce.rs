@@ -16,6 +16,7 @@
 //! element with `exp`, SSE2, this project's machine; scalar libm: 17 ns).
 
 use burn::prelude::*;
+use rayon::prelude::*;
 use wide::f32x8;
 
 use crate::iwae::{log_importance_weights, repeat_each};
@@ -93,9 +94,9 @@ pub fn bernoulli_nll_and_grad_rows(
     (per_row, grad)
 }
 
-/// Rows per thread: the rows split evenly over the machine's cores (at least 1).
-fn rows_per_thread(rows: usize) -> usize {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// Rows per task: the rows split evenly over the threads of rayon's pool (at least 1).
+fn rows_per_task(rows: usize) -> usize {
+    let threads = rayon::current_num_threads();
     rows.div_ceil(threads.min(rows.max(1))).max(1)
 }
 
@@ -124,27 +125,34 @@ fn score_rows(
 ) -> Vec<f32> {
     let rows = logits.len() / width;
     let mut per_row = vec![0.0f32; rows];
-    let rows_per_thread = rows_per_thread(rows);
-    let mut grad_parts = grad.map(|grad| grad.chunks_mut(rows_per_thread * width));
-    std::thread::scope(|scope| {
-        for (part, sums) in per_row.chunks_mut(rows_per_thread).enumerate() {
-            let first = part * rows_per_thread;
-            let mut grads = grad_parts.as_mut().and_then(Iterator::next);
-            scope.spawn(move || {
-                for (offset, sum) in sums.iter_mut().enumerate() {
-                    let row = first + offset;
-                    let target = row / repeats;
-                    *sum = row_terms(
-                        &logits[row * width..(row + 1) * width],
-                        &targets[target * width..(target + 1) * width],
-                        grads
-                            .as_deref_mut()
-                            .map(|grads| &mut grads[offset * width..(offset + 1) * width]),
-                    ) as f32;
-                }
-            });
+    let rows_per_task = rows_per_task(rows);
+    // The tasks run on rayon's pool, the one Burn's flex backend runs its matmuls on: its
+    // threads are awake during a training step, where a fresh thread per call cost more.
+    let task = |part: usize, sums: &mut [f32], mut grads: Option<&mut [f32]>| {
+        let first = part * rows_per_task;
+        for (offset, sum) in sums.iter_mut().enumerate() {
+            let row = first + offset;
+            let target = row / repeats;
+            *sum = row_terms(
+                &logits[row * width..(row + 1) * width],
+                &targets[target * width..(target + 1) * width],
+                grads
+                    .as_deref_mut()
+                    .map(|grads| &mut grads[offset * width..(offset + 1) * width]),
+            ) as f32;
         }
-    });
+    };
+    match grad {
+        Some(grad) => per_row
+            .par_chunks_mut(rows_per_task)
+            .zip(grad.par_chunks_mut(rows_per_task * width))
+            .enumerate()
+            .for_each(|(part, (sums, grads))| task(part, sums, Some(grads))),
+        None => per_row
+            .par_chunks_mut(rows_per_task)
+            .enumerate()
+            .for_each(|(part, sums)| task(part, sums, None)),
+    }
     per_row
 }
 

@@ -11,6 +11,7 @@
 //! [`Mlp::with_host_tanh`](crate::Mlp::with_host_tanh) turns it on.
 
 use burn::prelude::*;
+use rayon::prelude::*;
 use wide::f32x8;
 
 const LANES: usize = 8;
@@ -68,27 +69,23 @@ pub fn host_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// }
 /// ```
 pub fn tanh_in_place(values: &mut [f32]) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    tanh_in_place_with(values, threads);
+    tanh_in_place_with(values, rayon::current_num_threads());
 }
 
-/// [`tanh_in_place`] on at most `threads` threads.
-fn tanh_in_place_with(values: &mut [f32], threads: usize) {
-    let threads = threads.max(1);
-    // Below about 16k values a thread costs more than it saves.
-    let per_thread = values
+/// [`tanh_in_place`] in at most `tasks` parts, on rayon's pool (the one Burn's flex backend
+/// runs its matmuls on, awake during a training step).
+fn tanh_in_place_with(values: &mut [f32], tasks: usize) {
+    let tasks = tasks.max(1);
+    // Below about 16k values a task costs more than it saves.
+    let per_task = values
         .len()
-        .div_ceil(threads)
+        .div_ceil(tasks)
         .max(1 << 14)
         .next_multiple_of(LANES);
-    if values.len() <= per_thread {
+    if values.len() <= per_task {
         return tanh_slice(values);
     }
-    std::thread::scope(|scope| {
-        for chunk in values.chunks_mut(per_thread) {
-            scope.spawn(move || tanh_slice(chunk));
-        }
-    });
+    values.par_chunks_mut(per_task).for_each(tanh_slice);
 }
 
 fn tanh_slice(values: &mut [f32]) {
@@ -138,7 +135,7 @@ mod tests {
 
     #[test]
     fn threads_split_a_long_slice_without_changing_a_value() {
-        // Three threads' shares, none a whole number of lanes at the end.
+        // Three tasks' shares, none a whole number of lanes at the end.
         let long: Vec<f32> = (0..100_003)
             .map(|i| (i as f32 * 0.37).sin() * 6.0)
             .collect();
@@ -146,10 +143,10 @@ mod tests {
         one_by_one
             .iter_mut()
             .for_each(|v| tanh_slice(std::slice::from_mut(v)));
-        for threads in [1, 2, 3] {
+        for tasks in [1, 2, 3] {
             let mut split = long.clone();
-            tanh_in_place_with(&mut split, threads);
-            assert_eq!(split, one_by_one, "{threads} threads");
+            tanh_in_place_with(&mut split, tasks);
+            assert_eq!(split, one_by_one, "{tasks} tasks");
         }
     }
 

@@ -4,6 +4,7 @@
 pub(crate) mod epoch_artifacts;
 mod error;
 mod experiment_log;
+pub mod host_adam;
 pub(crate) mod interrupt;
 mod remote_guard;
 pub(crate) mod renderer;
@@ -566,7 +567,7 @@ fn fit(
     let training = training.renderer(Box::new(renderer));
     let signals = SignalStop::install(training.interrupter()).map_err(TrainError::Signals)?;
 
-    let optimizer = config.optimizer.init();
+    let optimizer = host_adam::adam_optimizer(&config.optimizer, placement.host_passes());
     let schedule = config
         .lr_schedule
         .build(config.learning_rate, steps_per_epoch)?;
