@@ -229,6 +229,7 @@ fn measure_ours(
         for shape in shapes.iter().filter(|_| wants("infer")) {
             let m = inference_rate(
                 &device,
+                backend == Backend::Flex,
                 shape,
                 INFERENCE_BATCH,
                 pixels,

@@ -219,9 +219,11 @@ pub fn train_step_rate(
     per_batch_rate(device, batch, effort, step)
 }
 
-/// Images per second of encode + decode (posterior mean, no autodiff) on one batch.
+/// Images per second of encode + decode (posterior mean, no autodiff) on one batch; `host_mean`
+/// as `vae` sets it (on for flex: the Bernoulli mean's `sigmoid` on the host).
 pub fn inference_rate(
     device: &Device,
+    host_mean: bool,
     shape: &ModelShape,
     batch: usize,
     pixels: &[f32],
@@ -229,7 +231,7 @@ pub fn inference_rate(
 ) -> Measured {
     memory::reset_peak();
     device.seed(1);
-    let model = shape.config().init(device);
+    let model = shape.config().init(device).with_host_mean(host_mean);
     let images = batch_from(pixels, batch, device);
     let infer = || model.reconstruct(images.clone(), None);
     per_batch_rate(device, batch, effort, infer)

@@ -88,6 +88,18 @@ pub trait Likelihood: Module + ModuleDisplay {
     /// - output: the same shape
     fn mean<const X: usize>(&self, params: Tensor<X>) -> Tensor<X>;
 
+    /// [`mean`](Self::mean), computed on the host where this likelihood has a faster host
+    /// version (the Bernoulli's `sigmoid`: [`host_sigmoid`](crate::host_tanh::host_sigmoid)).
+    /// For the CPU backends only: it reads `params` back from the device.
+    /// [`Vae::with_host_mean`](crate::Vae::with_host_mean) turns it on. By default, `mean`.
+    ///
+    /// # Shapes
+    /// - params: `[batch, ...]`
+    /// - output: the same shape
+    fn mean_on_host<const X: usize>(&self, params: Tensor<X>) -> Tensor<X> {
+        self.mean(params)
+    }
+
     /// A short description, e.g. `bernoulli` or `gaussian(sigma = 0.1)`, for reports that must
     /// say which likelihood their numbers are under.
     fn describe(&self) -> String;

@@ -46,7 +46,9 @@ struct Opened {
 fn open(args: &RunArgs) -> anyhow::Result<Opened> {
     let backend = Backend::resolve(args.backend)?;
     let device = backend.device()?;
-    let run = TrainedRun::open(&args.run_dir, &device)?;
+    let mut run = TrainedRun::open(&args.run_dir, &device)?;
+    // On flex, the host passes (a tanh network's activations, the pictures' means).
+    run.model = crate::model::with_host_passes(run.model, backend == Backend::Flex);
     Ok(Opened { run, device })
 }
 

@@ -149,17 +149,18 @@ impl AnyDecoder {
     }
 }
 
-/// `vae` with its MLP networks' `tanh` computed on the host or not
-/// ([`Mlp::with_host_tanh`](vae_model::Mlp::with_host_tanh)): faster on the CPU backends.
-/// The conv networks are unchanged.
-pub fn with_host_tanh(mut vae: CliVae, enabled: bool) -> CliVae {
+/// `vae` with its host passes on or off: its MLP networks' `tanh`
+/// ([`Mlp::with_host_tanh`](vae_model::Mlp::with_host_tanh); the conv networks are unchanged)
+/// and the likelihood's mean ([`Vae::with_host_mean`](vae_model::Vae::with_host_mean)) computed
+/// on the host. Faster on the CPU backends.
+pub fn with_host_passes(mut vae: CliVae, enabled: bool) -> CliVae {
     if let AnyEncoder::Mlp(encoder) = &mut vae.encoder {
         encoder.body.host_tanh = enabled;
     }
     if let AnyDecoder::Mlp(decoder) = &mut vae.decoder {
         decoder.body.host_tanh = enabled;
     }
-    vae
+    vae.with_host_mean(enabled)
 }
 
 /// Builds the model `config` describes on `device`: its network pair, likelihood and
@@ -205,20 +206,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn host_tanh_reaches_both_mlp_networks_and_can_be_turned_off() {
+    fn host_passes_reach_both_mlp_networks_and_the_mean_and_can_be_turned_off() {
         let device = Device::flex();
         let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
         let config = TrainingConfig::load(&configs.join("mnist-iwae-vae.json")).unwrap();
         let vae = build_model(&config, &device).unwrap();
         let flags = |vae: &CliVae| match (&vae.encoder, &vae.decoder) {
-            (AnyEncoder::Mlp(e), AnyDecoder::Mlp(d)) => (e.body.host_tanh, d.body.host_tanh),
+            (AnyEncoder::Mlp(e), AnyDecoder::Mlp(d)) => {
+                (e.body.host_tanh, d.body.host_tanh, vae.host_mean())
+            }
             _ => panic!("an MLP config built another network"),
         };
-        assert_eq!(flags(&vae), (false, false));
-        let vae = with_host_tanh(vae, true);
-        assert_eq!(flags(&vae), (true, true));
-        // A clone for another device keeps the flag (the Learner forks its model).
-        assert_eq!(flags(&vae.clone().fork(&device)), (true, true));
-        assert_eq!(flags(&with_host_tanh(vae, false)), (false, false));
+        assert_eq!(flags(&vae), (false, false, false));
+        let vae = with_host_passes(vae, true);
+        assert_eq!(flags(&vae), (true, true, true));
+        // A clone for another device keeps the flags (the Learner forks its model), and so
+        // does the model without autodiff that pictures are drawn with.
+        assert_eq!(flags(&vae.clone().fork(&device)), (true, true, true));
+        let autodiff = vae.clone().fork(&device.clone().autodiff());
+        assert_eq!(flags(&autodiff.valid()), (true, true, true));
+        assert_eq!(flags(&with_host_passes(vae, false)), (false, false, false));
     }
 }

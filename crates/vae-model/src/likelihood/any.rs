@@ -123,6 +123,14 @@ impl Likelihood for AnyLikelihood {
         }
     }
 
+    fn mean_on_host<const X: usize>(&self, params: Tensor<X>) -> Tensor<X> {
+        match self {
+            Self::Bernoulli(l) => l.mean_on_host(params),
+            Self::ContinuousBernoulli(l) => l.mean_on_host(params),
+            Self::Gaussian(l) => l.mean_on_host(params),
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Self::Bernoulli(l) => l.describe(),

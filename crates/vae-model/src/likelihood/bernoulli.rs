@@ -3,6 +3,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
+use crate::host_tanh::host_sigmoid;
 use crate::parts::{Likelihood, sum_per_example};
 
 /// Independent Bernoulli elements with probabilities `sigmoid(params)`: the likelihood of
@@ -60,6 +61,10 @@ impl Likelihood for Bernoulli {
 
     fn mean<const X: usize>(&self, params: Tensor<X>) -> Tensor<X> {
         sigmoid(params)
+    }
+
+    fn mean_on_host<const X: usize>(&self, params: Tensor<X>) -> Tensor<X> {
+        host_sigmoid(params)
     }
 
     fn describe(&self) -> String {

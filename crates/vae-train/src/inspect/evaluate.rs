@@ -93,7 +93,7 @@ pub fn evaluate(options: &EvaluateOptions) -> Result<Evaluation, InspectError> {
     let mut run = TrainedRun::open(&options.run_dir, &device)?;
     // On flex, a tanh network's activations on the host too: the decoder runs on
     // `samples` codes per image (README, "Speed").
-    run.model = crate::model::with_host_tanh(run.model, options.backend == Backend::Flex);
+    run.model = crate::model::with_host_passes(run.model, options.backend == Backend::Flex);
     let sampling = Sampling::new(
         options.samples,
         options.chunk,

@@ -10,7 +10,8 @@
 //! state is Burn's [`AdamState`], so checkpoints written by either optimizer load into the
 //! other.
 //!
-//! Like `host_bce` it reads tensors back from the device, so it is for the CPU backends:
+//! Like `host_bce` it reads tensors back from the device, so it is for the CPU backends (on a
+//! GPU it would still compute the same update, but copy every parameter to the host and back):
 //! [`adam_optimizer`] chooses it where `vae` runs its host passes (local flex).
 
 use burn::optim::{
@@ -21,28 +22,28 @@ use burn::tensor::DType;
 use rayon::prelude::*;
 use serde_json::Value;
 
-/// Below this many values per thread, a thread costs more than it saves.
-const MIN_PER_THREAD: usize = 1 << 14;
+/// Below this many values per task, a task costs more than it saves.
+const MIN_PER_TASK: usize = 1 << 14;
 
 /// The optimizer a training run uses for `config`: [`HostAdam`] when `host` is on and the
 /// config is plain Adam (no AMSGrad, no weight decay), Burn's [`Adam`] otherwise; gradient
 /// clipping as `config` sets it either way.
 pub fn adam_optimizer(config: &AdamConfig, host: bool) -> ModuleOptimizer {
     let burn_optimizer = config.init();
-    match host.then(|| HostAdam::from_config(config)).flatten() {
-        Some(host_adam) => {
-            let optimizer = ModuleOptimizer::from(host_adam);
-            match burn_optimizer.grad_clipping() {
-                Some(clipping) => optimizer.with_grad_clipping(clipping.clone()),
-                None => optimizer,
-            }
+    if host && let Some(host_adam) = HostAdam::from_config(config) {
+        let optimizer = ModuleOptimizer::from(host_adam);
+        match burn_optimizer.grad_clipping() {
+            Some(clipping) => optimizer.with_grad_clipping(clipping.clone()),
+            None => optimizer,
         }
-        None => burn_optimizer,
+    } else {
+        burn_optimizer
     }
 }
 
-/// Adam (Kingma & Ba 2015) as Burn's [`Adam`] computes it, updated in one multi-threaded SIMD
-/// pass over host memory per parameter. A parameter that is not `f32` goes to Burn's [`Adam`].
+/// Adam (Kingma & Ba 2015) as Burn's [`Adam`] computes it on flex, updated in one
+/// multi-threaded SIMD pass over host memory per parameter. A parameter, gradient or state this
+/// pass does not take (not `f32`, or moments of another shape) goes to Burn's [`Adam`].
 #[derive(Clone)]
 pub struct HostAdam {
     beta_1: f32,
@@ -61,7 +62,9 @@ impl HostAdam {
         let number = |field: &str| fields.get(field).and_then(Value::as_f64).map(|v| v as f32);
         let plain = fields.get("amsgrad").and_then(Value::as_bool) == Some(false)
             && fields.get("weight_decay").is_none_or(Value::is_null);
-        plain.then_some(())?;
+        if !plain {
+            return None;
+        }
         Some(Self {
             beta_1: number("beta_1")?,
             beta_2: number("beta_2")?,
@@ -81,29 +84,26 @@ impl Optimizer for HostAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let float32 = |t: &Tensor<D>| t.dtype() == DType::F32;
-        let state_float32 = state
+        let shape = tensor.shape();
+        let fits = |t: &Tensor<D>| t.dtype() == DType::F32 && t.shape() == shape;
+        let state_fits = state
             .as_ref()
-            .is_none_or(|s| float32(&s.momentum.moment_1) && float32(&s.momentum.moment_2));
-        if !(float32(&tensor) && float32(&grad) && state_float32) {
+            .is_none_or(|s| fits(&s.momentum.moment_1) && fits(&s.momentum.moment_2));
+        if !(fits(&tensor) && fits(&grad) && state_fits) {
             return self.burn_adam.step(lr, tensor, grad, state);
         }
         let device = tensor.device();
-        let shape = tensor.shape();
         let mut param = tensor.into_data();
         let grad = grad.into_data();
+        let first = state.is_none();
         let (time, mut moment_1, mut moment_2) = match state {
             Some(state) => (
                 state.momentum.time + 1,
-                Some(state.momentum.moment_1.into_data()),
-                Some(state.momentum.moment_2.into_data()),
+                state.momentum.moment_1.into_data(),
+                state.momentum.moment_2.into_data(),
             ),
-            None => (1, None, None),
+            None => (1, zeros(&shape), zeros(&shape)),
         };
-        let first = moment_1.is_none();
-        let values = param.num_elements();
-        let mut moment_1 = moment_1.take().unwrap_or_else(|| zeros(values, &shape));
-        let mut moment_2 = moment_2.take().unwrap_or_else(|| zeros(values, &shape));
         let constants = StepConstants::new(self, lr, time, first);
         update(
             &constants,
@@ -112,7 +112,8 @@ impl Optimizer for HostAdam {
             slice_mut(&mut moment_1),
             slice_mut(&mut moment_2),
         );
-        let back = |data: TensorData| Tensor::<D>::from_data(data, &device);
+        // f32, whatever the device's default float type: as Burn's Adam keeps it.
+        let back = |data: TensorData| Tensor::<D>::from_data(data, (&device, DType::F32));
         let state = AdamState::new(AdaptiveMomentumState::new(
             time,
             back(moment_1),
@@ -127,8 +128,8 @@ impl Optimizer for HostAdam {
     }
 }
 
-fn zeros(values: usize, shape: &Shape) -> TensorData {
-    TensorData::new(vec![0.0f32; values], shape.clone())
+fn zeros(shape: &Shape) -> TensorData {
+    TensorData::new(vec![0.0f32; shape.num_elements()], shape.clone())
 }
 
 fn slice_mut(data: &mut TensorData) -> &mut [f32] {
@@ -141,8 +142,9 @@ fn slice_mut(data: &mut TensorData) -> &mut [f32] {
 struct StepConstants {
     beta_1: f32,
     beta_2: f32,
-    /// `1 - beta_1` and `1 - beta_2`.
+    /// `1 - beta_1`.
     factor_1: f32,
+    /// `1 - beta_2`.
     factor_2: f32,
     /// `sqrt(1 - beta_2^t) / (1 - beta_1^t)`.
     combined: f32,
@@ -163,8 +165,8 @@ impl StepConstants {
             factor_1: 1.0 - adam.beta_1,
             factor_2: 1.0 - adam.beta_2,
             combined: bias_correction2_sqrt / (1.0 - adam.beta_1.powi(time)),
-            // Burn adds this as a scalar (f64) that flex applies as f32: the same value.
-            epsilon: ((adam.epsilon * bias_correction2_sqrt) as f64) as f32,
+            // Burn adds this as a scalar that flex applies as f32: the same value.
+            epsilon: adam.epsilon * bias_correction2_sqrt,
             lr: lr as f32,
             first,
         }
@@ -188,7 +190,7 @@ fn update(
     let per_task = param
         .len()
         .div_ceil(rayon::current_num_threads())
-        .max(MIN_PER_THREAD)
+        .max(MIN_PER_TASK)
         .next_multiple_of(16);
     if param.len() <= per_task {
         return update_slice(constants, param, grad, moment_1, moment_2);
@@ -210,23 +212,46 @@ fn update_slice(
     moment_1: &mut [f32],
     moment_2: &mut [f32],
 ) {
-    // The loop below, compiled for the widest SIMD the CPU has (AVX-512 or AVX2 where present,
-    // chosen at run time), lets the compiler vectorize it: it only multiplies, adds, divides and
-    // takes square roots, element by element, so each lane rounds as the scalar code would.
-    pulp::Arch::new().dispatch(
+    // The loop, compiled for AVX-512 or AVX2 and chosen at run time, lets the compiler
+    // vectorize it: it only multiplies, adds, divides and takes square roots, element by
+    // element, so each lane rounds as the scalar code would.
+    let arch = pulp::Arch::new();
+    // pulp's `Arch` knows AVX-512 where the `flex` feature turns on its `x86-v4` (as Burn's gemm
+    // does), but not AVX2 (its `x86-v3` feature is off, as gemm builds it): take AVX2 here.
+    #[cfg(target_arch = "x86_64")]
+    if matches!(arch, pulp::Arch::Scalar)
+        && let Some(simd) = pulp::x86::V3::try_new()
+    {
+        return pulp::Simd::vectorize(
+            simd,
+            #[inline(always)]
+            || update_values(constants, param, grad, moment_1, moment_2),
+        );
+    }
+    arch.dispatch(
         #[inline(always)]
-        || {
-            let values = param
-                .iter_mut()
-                .zip(grad)
-                .zip(moment_1.iter_mut())
-                .zip(moment_2.iter_mut());
-            for (((param, &grad), moment_1), moment_2) in values {
-                (*param, *moment_1, *moment_2) =
-                    update_value(constants, *param, grad, *moment_1, *moment_2);
-            }
-        },
-    );
+        || update_values(constants, param, grad, moment_1, moment_2),
+    )
+}
+
+/// The scalar loop [`update_slice`] compiles for the CPU's SIMD.
+#[inline(always)]
+fn update_values(
+    constants: &StepConstants,
+    param: &mut [f32],
+    grad: &[f32],
+    moment_1: &mut [f32],
+    moment_2: &mut [f32],
+) {
+    let values = param
+        .iter_mut()
+        .zip(grad)
+        .zip(moment_1.iter_mut())
+        .zip(moment_2.iter_mut());
+    for (((param, &grad), moment_1), moment_2) in values {
+        (*param, *moment_1, *moment_2) =
+            update_value(constants, *param, grad, *moment_1, *moment_2);
+    }
 }
 
 /// One Adam update, operation for operation as Burn's `AdaptiveMomentum::transform` and
@@ -257,6 +282,7 @@ mod tests {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::GradientsParams;
     use burn::optim::decay::WeightDecayConfig;
+    use burn::optim::grad_clipping::GradientClippingConfig;
     use burn::tensor::Distribution;
 
     fn values(linear: &Linear) -> Vec<f32> {
@@ -286,7 +312,7 @@ mod tests {
     fn model() -> Linear {
         let device = Device::flex().autodiff();
         device.seed(7);
-        // 300 × 70 = 21,000 weights: more than one thread's share on two cores.
+        // 300 × 70 = 21,000 weights: more than one task's share, so the pass splits in two.
         LinearConfig::new(300, 70).init(&device)
     }
 
@@ -302,30 +328,75 @@ mod tests {
         assert_eq!(host, burn);
     }
 
-    #[test]
-    fn host_adam_state_saves_and_loads_as_burns_adam_state() {
-        let config = AdamConfig::new();
-        let mut host = adam_optimizer(&config, true);
-        let linear = train(model(), host.clone(), 0);
-        // Two steps with the host optimizer, then its record loads into Burn's and on.
+    /// Two steps with `first`, its record through bytes (as a checkpoint stores it), then one
+    /// more step with `second` loading that record: the weights of that step.
+    fn continue_in(first: ModuleOptimizer, second: ModuleOptimizer) -> Vec<f32> {
         let device = Device::flex().autodiff();
+        device.seed(5);
         let x = Tensor::<2>::random([8, 300], Distribution::Default, &device);
-        let mut linear_host = linear.clone();
-        for _ in 0..2 {
-            let grads = GradientsParams::from_grads(
-                linear_host.forward(x.clone()).sum().backward(),
-                &linear_host,
-            );
-            linear_host = host.step(1e-3, linear_host, grads);
-        }
-        let mut burn = adam_optimizer(&config, false).load_record(host.to_record());
-        let mut host_again = adam_optimizer(&config, true).load_record(host.to_record());
         let grads =
             |l: &Linear| GradientsParams::from_grads(l.forward(x.clone()).sum().backward(), l);
-        let via_burn = burn.step(1e-3, linear_host.clone(), grads(&linear_host));
-        let via_host = host_again.step(1e-3, linear_host.clone(), grads(&linear_host));
-        assert_ne!(values(&via_host), values(&linear_host));
-        assert_eq!(values(&via_host), values(&via_burn));
+        let mut first = first;
+        let mut linear = model();
+        for _ in 0..2 {
+            let g = grads(&linear);
+            linear = first.step(1e-3, linear, g);
+        }
+        let bytes = first.into_bytes().expect("the record serializes");
+        let mut second = second.from_bytes(bytes).expect("the record loads");
+        let g = grads(&linear);
+        let after = second.step(1e-3, linear.clone(), g);
+        assert_ne!(
+            values(&after),
+            values(&linear),
+            "the step changed the weights"
+        );
+        values(&after)
+    }
+
+    #[test]
+    fn records_load_either_way_and_continue_bit_for_bit() {
+        let config = AdamConfig::new();
+        let burn_only = continue_in(
+            adam_optimizer(&config, false),
+            adam_optimizer(&config, false),
+        );
+        let host_then_burn = continue_in(
+            adam_optimizer(&config, true),
+            adam_optimizer(&config, false),
+        );
+        let burn_then_host = continue_in(
+            adam_optimizer(&config, false),
+            adam_optimizer(&config, true),
+        );
+        assert_eq!(host_then_burn, burn_only);
+        assert_eq!(burn_then_host, burn_only);
+    }
+
+    #[test]
+    fn gradient_clipping_is_kept() {
+        let clipped =
+            AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(1e-3)));
+        assert!(adam_optimizer(&clipped, true).has_gradient_clipping());
+        assert!(!adam_optimizer(&AdamConfig::new(), true).has_gradient_clipping());
+        // And it clips: the host optimizer gives Burn's clipped weights.
+        let host = train(model(), adam_optimizer(&clipped, true), 3);
+        let burn = train(model(), adam_optimizer(&clipped, false), 3);
+        assert_eq!(values(&host), values(&burn));
+    }
+
+    #[test]
+    fn a_float64_parameter_goes_to_burns_adam() {
+        let device = Device::flex();
+        let adam = HostAdam::from_config(&AdamConfig::new()).unwrap();
+        let data = |v: Vec<f64>| TensorData::new(v, [2, 2]);
+        let tensor = Tensor::<2>::from_data(data(vec![1.0, 2.0, 3.0, 4.0]), (&device, DType::F64));
+        let grad = Tensor::<2>::from_data(data(vec![0.5, -0.5, 1.0, 0.0]), (&device, DType::F64));
+        let (host, state) = adam.step(0.1, tensor.clone(), grad.clone(), None);
+        let (burn, _) = adam.burn_adam.step(0.1, tensor, grad, None);
+        assert_eq!(host.dtype(), DType::F64);
+        assert_eq!(state.unwrap().momentum.moment_1.dtype(), DType::F64);
+        assert_eq!(host.into_data(), burn.into_data());
     }
 
     #[test]
@@ -336,11 +407,46 @@ mod tests {
         assert!(HostAdam::from_config(&decay).is_none());
     }
 
+    /// Updates parameters and moments in place (the gradient is fixed).
+    type Updater<'a> = dyn Fn(&mut [f32], &mut [f32], &mut [f32]) + 'a;
+
+    /// AVX2 and the `Arch` pulp picks (AVX-512 here, with `flex`) give the plain scalar loop's
+    /// values exactly, tail included.
     #[test]
-    fn a_short_tail_and_many_threads_update_every_value() {
+    fn every_instruction_set_rounds_as_the_scalar_loop() {
+        let adam = HostAdam::from_config(&AdamConfig::new()).unwrap();
+        let constants = StepConstants::new(&adam, 3e-3, 7, false);
+        let n = 1003;
+        let wave = |k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin()).collect() };
+        let grad = wave(0.37);
+        let start = (
+            wave(0.11),
+            wave(0.23),
+            wave(0.05).iter().map(|v| v * v).collect::<Vec<_>>(),
+        );
+        let run = |how: &Updater| {
+            let (mut p, mut m, mut v) = start.clone();
+            how(&mut p, &mut m, &mut v);
+            (p, m, v)
+        };
+        let scalar = run(&|p, m, v| update_values(&constants, p, &grad, m, v));
+        let picked = run(&|p, m, v| update_slice(&constants, p, &grad, m, v));
+        assert_eq!(picked, scalar);
+        assert_ne!(scalar.0, start.0, "the update moved the values");
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = pulp::x86::V3::try_new() {
+            let avx2 = run(&|p, m, v| {
+                pulp::Simd::vectorize(simd, || update_values(&constants, p, &grad, m, v))
+            });
+            assert_eq!(avx2, scalar);
+        }
+    }
+
+    #[test]
+    fn a_short_tail_and_several_tasks_update_every_value() {
         let adam = HostAdam::from_config(&AdamConfig::new()).unwrap();
         let constants = StepConstants::new(&adam, 0.1, 1, true);
-        let n = 2 * MIN_PER_THREAD + 5;
+        let n = 2 * MIN_PER_TASK + 5;
         let mut param = vec![1.0f32; n];
         let grad: Vec<f32> = (0..n)
             .map(|i| if i % 2 == 0 { 2.0 } else { -2.0 })

@@ -475,8 +475,9 @@ fn fit(
             vae
         }
     };
-    // The same reasoning for a tanh network's activations (README, "Speed").
-    let vae = crate::model::with_host_tanh(vae, placement.host_passes());
+    // The same reasoning for a tanh network's activations and the pictures' means (README,
+    // "Speed").
+    let vae = crate::model::with_host_passes(vae, placement.host_passes());
     let model = TrainingVae::new(vae)
         .with_objective(config.objective.to_model())
         .with_kl_warmup(

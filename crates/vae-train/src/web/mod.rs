@@ -56,7 +56,9 @@ pub struct WebOptions {
 pub fn open_model(options: &WebOptions) -> anyhow::Result<WebModel> {
     let backend = Backend::resolve(options.backend)?;
     let device = backend.device()?;
-    let run = TrainedRun::open(&options.run_dir, &device)?;
+    let mut run = TrainedRun::open(&options.run_dir, &device)?;
+    // On flex, the host passes (a tanh network's activations, the reconstructions' means).
+    run.model = crate::model::with_host_passes(run.model, backend == Backend::Flex);
     let test = run.test_set(options.data_dir.as_deref())?;
     // An imported run has no metrics.csv: the page then shows no curves.
     let metrics = RunDir::open(&options.run_dir).metrics_csv();
