@@ -129,6 +129,7 @@ where
     /// let on_host: Vec<f32> = vae.reconstruct(x, None).into_data().to_vec().unwrap();
     /// assert!(on_device.iter().zip(&on_host).all(|(a, b)| (a - b).abs() < 3e-7));
     /// ```
+    #[must_use]
     pub fn with_host_mean(mut self, enabled: bool) -> Self {
         self.host_mean = enabled;
         self

@@ -221,7 +221,7 @@ mod tests {
         let vae = with_host_passes(vae, true);
         assert_eq!(flags(&vae), (true, true, true));
         // A clone for another device keeps the flags (the Learner forks its model), and so
-        // does the model without autodiff that pictures are drawn with.
+        // does the model without autodiff (`valid`).
         assert_eq!(flags(&vae.clone().fork(&device)), (true, true, true));
         let autodiff = vae.clone().fork(&device.clone().autodiff());
         assert_eq!(flags(&autodiff.valid()), (true, true, true));

@@ -22,7 +22,7 @@ use crate::data::batcher::{ImageBatcher, one_hot};
 use crate::data::{ImageData, image_shape};
 use crate::inspect::images::save_grid;
 use crate::inspect::{InspectError, read_back};
-use crate::model::{CliVae, build_model};
+use crate::model::{CliVae, build_model, with_host_passes};
 use crate::run::RunDir;
 use crate::run::checkpoints::{digest_path, save_atomically};
 
@@ -82,7 +82,8 @@ impl PictureInputs {
             &device,
         )
         .into_data();
-        let template = build_model(config, &device)?;
+        // On local flex whatever the run trains on: the host passes apply.
+        let template = with_host_passes(build_model(config, &device)?, true);
         // Touch every parameter now, so that none is initialized (randomly) later.
         let condition = conditional.then(|| one_hot(&test_labels, classes, &device));
         let posterior = template.encode(images.clone(), condition.clone());
