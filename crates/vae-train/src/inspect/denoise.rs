@@ -164,7 +164,9 @@ pub fn denoise(options: &DenoiseOptions) -> Result<DenoiseReport, InspectError> 
         .validate()
         .map_err(|e| InspectError::Argument(format!("--noise: {e}")))?;
     let device = options.backend.device()?;
-    let run = TrainedRun::open(&options.run_dir, &device)?;
+    let mut run = TrainedRun::open(&options.run_dir, &device)?;
+    // On flex, the host passes (a tanh network's activations, the reconstructions' means).
+    run.model = crate::model::with_host_passes(run.model, options.backend == Backend::Flex);
     let mut data = run.test_set(options.data_dir.as_deref())?;
     if let Some(count) = options.images {
         if count == 0 {
