@@ -95,7 +95,6 @@ impl Optimizer for HostAdam {
         let device = tensor.device();
         let mut param = tensor.into_data();
         let grad = grad.into_data();
-        let first = state.is_none();
         let (time, mut moment_1, mut moment_2) = match state {
             Some(state) => (
                 state.momentum.time + 1,
@@ -104,7 +103,7 @@ impl Optimizer for HostAdam {
             ),
             None => (1, zeros(&shape), zeros(&shape)),
         };
-        let constants = StepConstants::new(self, lr, time, first);
+        let constants = StepConstants::new(self, lr, time);
         update(
             &constants,
             slice_mut(&mut param),
@@ -151,12 +150,12 @@ struct StepConstants {
     /// `epsilon · sqrt(1 - beta_2^t)`.
     epsilon: f32,
     lr: f32,
-    /// The first step: the moments start from the gradient alone.
+    /// The first step (`t = 1`): the moments start from the gradient alone.
     first: bool,
 }
 
 impl StepConstants {
-    fn new(adam: &HostAdam, lr: LearningRate, time: usize, first: bool) -> Self {
+    fn new(adam: &HostAdam, lr: LearningRate, time: usize) -> Self {
         let time = time as i32;
         let bias_correction2_sqrt = (1.0 - adam.beta_2.powi(time)).sqrt();
         Self {
@@ -168,7 +167,7 @@ impl StepConstants {
             // Burn adds this as a scalar that flex applies as f32: the same value.
             epsilon: adam.epsilon * bias_correction2_sqrt,
             lr: lr as f32,
-            first,
+            first: time == 1,
         }
     }
 }
@@ -279,11 +278,11 @@ fn update_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::nn::{Linear, LinearConfig};
+    use burn::module::Param;
+    use burn::nn::Linear;
     use burn::optim::GradientsParams;
     use burn::optim::decay::WeightDecayConfig;
     use burn::optim::grad_clipping::GradientClippingConfig;
-    use burn::tensor::Distribution;
 
     fn values(linear: &Linear) -> Vec<f32> {
         let mut all = linear.weight.val().into_data().try_to_vec::<f32>().unwrap();
@@ -294,10 +293,8 @@ mod tests {
 
     /// Trains `linear` for `steps` steps with `optimizer` on a fixed regression problem.
     fn train(mut linear: Linear, mut optimizer: ModuleOptimizer, steps: usize) -> Linear {
-        let device = Device::flex().autodiff();
-        device.seed(3);
-        let x = Tensor::<2>::random([64, 300], Distribution::Normal(0.0, 1.0), &device);
-        let target = Tensor::<2>::random([64, 70], Distribution::Normal(0.0, 1.0), &device);
+        let x = wave([64, 300], 0.37, 1.0);
+        let target = wave([64, 70], 0.53, 1.0);
         for step in 0..steps {
             let loss = (linear.forward(x.clone()) - target.clone())
                 .powi_scalar(2)
@@ -309,11 +306,21 @@ mod tests {
         linear
     }
 
+    /// `scale · sin(k · i)` over the elements, on flex with autodiff: fixed data that no
+    /// concurrent test can change (the tests run in parallel, and a seeded random draw shares one
+    /// stream with theirs).
+    fn wave<const D: usize>(shape: [usize; D], k: f32, scale: f32) -> Tensor<D> {
+        let count = shape.iter().product::<usize>();
+        let values: Vec<f32> = (0..count).map(|i| scale * (k * i as f32).sin()).collect();
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex().autodiff())
+    }
+
     fn model() -> Linear {
-        let device = Device::flex().autodiff();
-        device.seed(7);
         // 300 × 70 = 21,000 weights: more than one task's share, so the pass splits in two.
-        LinearConfig::new(300, 70).init(&device)
+        Linear {
+            weight: Param::from_tensor(wave([300, 70], 0.013, 0.05)),
+            bias: Some(Param::from_tensor(wave([70], 0.7, 0.1))),
+        }
     }
 
     #[test]
@@ -331,9 +338,7 @@ mod tests {
     /// Two steps with `first`, its record through bytes (as a checkpoint stores it), then one
     /// more step with `second` loading that record: the weights of that step.
     fn continue_in(first: ModuleOptimizer, second: ModuleOptimizer) -> Vec<f32> {
-        let device = Device::flex().autodiff();
-        device.seed(5);
-        let x = Tensor::<2>::random([8, 300], Distribution::Default, &device);
+        let x = wave([8, 300], 0.29, 0.5);
         let grads =
             |l: &Linear| GradientsParams::from_grads(l.forward(x.clone()).sum().backward(), l);
         let mut first = first;
@@ -415,7 +420,7 @@ mod tests {
     #[test]
     fn every_instruction_set_rounds_as_the_scalar_loop() {
         let adam = HostAdam::from_config(&AdamConfig::new()).unwrap();
-        let constants = StepConstants::new(&adam, 3e-3, 7, false);
+        let constants = StepConstants::new(&adam, 3e-3, 7);
         let n = 1003;
         let wave = |k: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * k).sin()).collect() };
         let grad = wave(0.37);
@@ -445,7 +450,7 @@ mod tests {
     #[test]
     fn a_short_tail_and_several_tasks_update_every_value() {
         let adam = HostAdam::from_config(&AdamConfig::new()).unwrap();
-        let constants = StepConstants::new(&adam, 0.1, 1, true);
+        let constants = StepConstants::new(&adam, 0.1, 1);
         let n = 2 * MIN_PER_TASK + 5;
         let mut param = vec![1.0f32; n];
         let grad: Vec<f32> = (0..n)
