@@ -1,7 +1,7 @@
-//! `cargo bench --workspace --bench throughput`: burn-vae's training step, inference, the
-//! importance-weighted evaluation and Learner epoch in images/s per backend, beside PyTorch on
-//! the same machine, with the machine's matmul rate and each row's peak memory. See README.md,
-//! "Speed".
+//! `cargo bench --workspace --bench throughput`: burn-vae's training step (MLP and conv),
+//! inference, the importance-weighted evaluation and Learner epoch in images/s per backend,
+//! beside PyTorch on the same machine, with the machine's matmul rate and each row's peak
+//! memory. See README.md, "Speed".
 //!
 //! Options go after `--`, e.g. `cargo bench --workspace --bench throughput -- --backends flex`.
 
@@ -13,10 +13,12 @@ use vae_benches::reference::{self, ReferenceReport};
 use vae_benches::stats::median;
 use vae_benches::table::{Line, render};
 use vae_benches::workloads::{
-    EVAL_BATCH, EVAL_SAMPLES, Effort, ModelShape, evaluate_rate, inference_rate,
-    learner_epoch_rate, matmul_gflops, train_step_rate,
+    EVAL_BATCH, EVAL_SAMPLES, Effort, ModelShape, config_train_step_rate, conv_config,
+    conv_forward_macs, conv_model_name, evaluate_rate, inference_rate, learner_epoch_rate,
+    matmul_gflops, train_step_rate,
 };
 use vae_train::backend::Backend;
+use vae_train::config::NetworkChoice;
 use vae_train::data::{ImageData, MNIST_DIR_ENV, Split};
 
 /// Burn's CPU backends allocate large temporaries every step (matmul packing buffers,
@@ -35,11 +37,12 @@ struct Args {
     /// Batch sizes of the training-step rows.
     #[arg(long, value_delimiter = ',', default_value = "128,1024")]
     batches: Vec<usize>,
-    /// Workloads to measure: matmul, train, infer, evaluate, epoch.
+    /// Workloads to measure: matmul, train, conv (the training step of configs/mnist-conv.json),
+    /// infer, evaluate, epoch.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "matmul,train,infer,evaluate,epoch"
+        default_value = "matmul,train,conv,infer,evaluate,epoch"
     )]
     workloads: Vec<String>,
     /// Timed repeats per row (the median is reported).
@@ -225,6 +228,33 @@ fn measure_ours(
                     m.peak_mib,
                 ));
             }
+        }
+        if wants("conv") {
+            let config = conv_config()?;
+            let m = config_train_step_rate(
+                &device,
+                backend == Backend::Flex,
+                &config,
+                pixels,
+                effort(config.batch_size),
+            )?;
+            let flops = match &config.network {
+                NetworkChoice::Conv { conv_channels, .. } => {
+                    Some(6.0 * conv_forward_macs(conv_channels, config.model.latent_dim) as f64)
+                }
+                NetworkChoice::Mlp => None,
+            };
+            lines.push(Line {
+                workload: "train step".into(),
+                model: conv_model_name(&config),
+                batch: config.batch_size.to_string(),
+                backend: name.clone(),
+                ours: m.rate,
+                pytorch: None,
+                flops_per_item: flops,
+                ours_mib: m.peak_mib,
+                pytorch_mib: None,
+            });
         }
         for shape in shapes.iter().filter(|_| wants("infer")) {
             let m = inference_rate(

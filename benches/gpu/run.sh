@@ -14,8 +14,9 @@
 # vulkan: CubeCL's SPIR-V compiler):
 #   1. trains configs/mnist-mlp.json (PyTorch examples/vae settings) for 2 epochs with
 #      `vae train --backend wgpu` and reads the test loss and epoch seconds off metrics.csv;
-#   2. runs the throughput bench's rows on wgpu (train step at batch 128 and 1024, inference at
-#      1024, the K = 1000 evaluation, matmul), with the PyTorch reference on CUDA beside them;
+#   2. runs the throughput bench's rows on wgpu (train step at batch 128 and 1024, the conv
+#      VAE's step at 128, inference at 1024, the K = 1000 evaluation, matmul), with the PyTorch
+#      reference on CUDA beside them;
 # and trains PyTorch's examples/vae for 2 epochs on CUDA (benches/pytorch/examples_vae.py).
 # Everything lands in OUT_DIR/gpu-table.md (Markdown, for README) and OUT_DIR/run.log.
 # A step that fails or runs past its time limit is reported as such in the table and the
@@ -171,7 +172,7 @@ if [ "$tiny" -eq 1 ]; then
   torch_train_args=(--train-images 512 --test-images 128)
 else
   config=$repo/configs/mnist-mlp.json epochs=2 train_limit=120 bench_limit=150 torch_limit=60
-  bench_args=(--batches 128,1024 --repeats 5 --workloads matmul,train,infer,evaluate)
+  bench_args=(--batches 128,1024 --repeats 5 --workloads matmul,train,conv,infer,evaluate)
   torch_train_args=()
 fi
 # CubeCL autotunes each kernel the first time it runs; on a software driver keep that short.

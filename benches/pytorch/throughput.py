@@ -7,6 +7,9 @@ the batch, analytic KL, torch.optim.Adam with its defaults), on the same real MN
 
   matmul  GFLOP/s of an n x n by n x n float32 product
   train   images/s of one training step (forward, loss, backward, Adam) on a fixed batch
+  conv    the same for the conv VAE of configs/mnist-conv.json (ConvVAE below: 4x4 stride-2
+          convolutions of 32 and 64 channels, 20-D latent space, transposed convolutions
+          back; batch 128; binary_cross_entropy_with_logits, as our Bernoulli decoder's logits)
   infer   images/s of encode + decode (posterior mean) under torch.no_grad()
   evaluate  images/s of the importance-weighted estimate of log p(x) with K = 1000 posterior
           samples per image, batches of 50 images, as examples_vae.py's evaluate() computes it
@@ -71,6 +74,36 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
+class ConvVAE(nn.Module):
+    """configs/mnist-conv.json's network, as vae-model's ConvEncoder/ConvDecoder build it."""
+
+    def __init__(self, channels=(32, 64), latent=20):
+        super().__init__()
+        c1, c2 = channels
+        self.enc = nn.Sequential(
+            nn.Conv2d(1, c1, 4, 2, 1), nn.ReLU(), nn.Conv2d(c1, c2, 4, 2, 1), nn.ReLU(),
+            nn.Flatten())
+        flat = c2 * 7 * 7
+        self.mean = nn.Linear(flat, latent)
+        self.log_var = nn.Linear(flat, latent)
+        self.project = nn.Linear(latent, flat)
+        self.dec = nn.Sequential(
+            nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)), nn.ConvTranspose2d(c2, c1, 4, 2, 1),
+            nn.ReLU(), nn.ConvTranspose2d(c1, 1, 4, 2, 1), nn.Flatten())
+
+    def forward(self, x):
+        h = self.enc(x.view(-1, 1, 28, 28))
+        mu, logvar = self.mean(h), self.log_var(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.dec(self.project(z)), mu, logvar
+
+
+def conv_loss_function(logits, x, mu, logvar):
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
 def loss_function(recon_x, x, mu, logvar):
     bce = F.binary_cross_entropy(recon_x, x, reduction="sum")
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
@@ -122,6 +155,24 @@ def median_rate(work, units_per_repeat, warmup, repeats):
     return units_per_repeat / statistics.median(times)
 
 
+def train_rate(model, loss_fn, x, args):
+    """Images/s of training steps (zero_grad, forward, loss, backward, Adam) on the batch x."""
+    model = model.to(DEVICE)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    batch = x.shape[0]
+    steps = max(1, args.images_per_repeat // batch)
+
+    def train_steps():
+        for _ in range(steps):
+            optimizer.zero_grad()
+            out, mu, logvar = model(x)
+            loss = loss_fn(out, x, mu, logvar)
+            loss.backward()
+            optimizer.step()
+
+    return median_rate(train_steps, steps * batch, 1, args.repeats)
+
+
 def model_name(hidden):
     return "-".join(str(w) for w in [784] + hidden + [20])
 
@@ -135,7 +186,7 @@ def main():
     parser.add_argument("--images-per-repeat", type=int, default=8192)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--matmul-n", type=int, default=1024)
-    parser.add_argument("--workloads", default="matmul,train,infer,evaluate,epoch")
+    parser.add_argument("--workloads", default="matmul,train,conv,infer,evaluate,epoch")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     args = parser.parse_args()
     global DEVICE
@@ -166,22 +217,16 @@ def main():
         for hidden in shapes:
             for batch in batches:
                 reset_peak()
-                model = VAE(hidden).to(DEVICE)
-                optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-                x = images[:batch]
-                steps = max(1, args.images_per_repeat // batch)
-
-                def train_steps():
-                    for _ in range(steps):
-                        optimizer.zero_grad()
-                        recon, mu, logvar = model(x)
-                        loss = loss_function(recon, x, mu, logvar)
-                        loss.backward()
-                        optimizer.step()
-
-                rate = median_rate(train_steps, steps * batch, 1, args.repeats)
+                rate = train_rate(VAE(hidden), loss_function, images[:batch], args)
                 rows.append(dict(kind="train", model=model_name(hidden), batch=batch,
                                  rate=rate, peak_mib=peak_mib()))
+
+    if "conv" in workloads:
+        batch = 128
+        reset_peak()
+        rate = train_rate(ConvVAE(), conv_loss_function, images[:batch], args)
+        rows.append(dict(kind="train", model="conv 32-64-20", batch=batch,
+                         rate=rate, peak_mib=peak_mib()))
 
     if "infer" in workloads:
         batch = 1024

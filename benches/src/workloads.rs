@@ -1,17 +1,19 @@
-//! What is measured: a matmul, the training step, inference, the importance-weighted
-//! evaluation, and a Learner epoch.
+//! What is measured: a matmul, the training step (MLP and conv networks), inference, the
+//! importance-weighted evaluation, and a Learner epoch.
 
 use std::path::Path;
 
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::train::TrainStep;
 use vae_model::host_bce::bernoulli_log_importance_weights;
 use vae_model::train::VaeBatch;
-use vae_model::{VaeConfig, log_mean_exp};
+use vae_model::{Decoder, Encoder, Likelihood, Vae, VaeConfig, log_mean_exp};
 use vae_train::backend::Backend as BackendChoice;
 use vae_train::config::TrainingConfig;
+use vae_train::model::{build_model, with_host_passes};
 use vae_train::train::host_adam::adam_optimizer;
-use vae_train::train::step::TrainingVae;
+use vae_train::train::step::{MaybeBernoulli, TrainingVae};
 use vae_train::train::{TrainOptions, train};
 
 use crate::memory;
@@ -199,11 +201,29 @@ pub fn train_step_rate(
     memory::reset_peak();
     let train_device = device.clone().autodiff();
     device.seed(1);
-    let mut model =
+    let model =
         TrainingVae::new(shape.config().init(&train_device)).with_host_reconstruction(host_passes);
     let config = TrainingConfig::default().optimizer;
-    let mut optimizer = adam_optimizer(&config, host_passes && !burn_adam);
+    let optimizer = adam_optimizer(&config, host_passes && !burn_adam);
     let images = batch_from(pixels, batch, &train_device);
+    steps_rate(device, model, optimizer, 1e-3, images, effort)
+}
+
+/// [`per_batch_rate`] of training steps of `model` on `images`, as the Learner runs them.
+fn steps_rate<E, D, L>(
+    device: &Device,
+    mut model: TrainingVae<Vae<E, D, L>>,
+    mut optimizer: ModuleOptimizer,
+    learning_rate: f64,
+    images: Tensor<2>,
+    effort: Effort,
+) -> Measured
+where
+    E: Encoder + 'static,
+    D: Decoder + 'static,
+    L: Likelihood + MaybeBernoulli + 'static,
+{
+    let batch = images.dims()[0];
     let step = || {
         let output = TrainStep::step(
             &model,
@@ -213,10 +233,78 @@ pub fn train_step_rate(
                 condition: None,
             },
         );
-        model = optimizer.step(1e-3, model.clone(), output.grads);
+        model = optimizer.step(learning_rate, model.clone(), output.grads);
         output.item.loss
     };
     per_batch_rate(device, batch, effort, step)
+}
+
+/// The conv training row's config: `configs/mnist-conv.json` (4×4 stride-2 convolutions of 32
+/// and 64 channels, a 20-D latent space, Bernoulli decoder, batch 128), compiled in so that the
+/// bench binary carried to another machine (`benches/gpu`) measures the same network.
+pub const CONV_CONFIG_JSON: &str = include_str!("../../configs/mnist-conv.json");
+
+/// [`CONV_CONFIG_JSON`], parsed and validated.
+pub fn conv_config() -> anyhow::Result<TrainingConfig> {
+    TrainingConfig::from_json(CONV_CONFIG_JSON)
+        .map_err(|e| anyhow::anyhow!("configs/mnist-conv.json (compiled into the bench): {e}"))
+}
+
+/// The conv row's model name, as the PyTorch reference names the same network.
+pub fn conv_model_name(config: &TrainingConfig) -> String {
+    match &config.network {
+        vae_train::config::NetworkChoice::Conv { conv_channels, .. } => {
+            let channels: Vec<String> = conv_channels.iter().map(usize::to_string).collect();
+            format!("conv {}-{}", channels.join("-"), config.model.latent_dim)
+        }
+        vae_train::config::NetworkChoice::Mlp => "mlp".into(),
+    }
+}
+
+/// Multiply-adds of one 28×28 image's forward pass through a conv network without dense
+/// hidden layer: each 4×4 convolution and its transposed mirror, the posterior heads and the
+/// projection back (elementwise work not counted).
+pub fn conv_forward_macs(conv_channels: &[usize], latent_dim: usize) -> u64 {
+    let mut channels = vec![1];
+    channels.extend(conv_channels);
+    let mut side = 28;
+    let mut convs = 0;
+    for pair in channels.windows(2) {
+        side /= 2;
+        // Per output pixel of the convolution (and per input pixel of its mirror): 16 taps.
+        convs += 2 * (side * side * pair[0] * pair[1] * 16) as u64;
+    }
+    let flat = (side * side * channels.last().copied().unwrap_or(1)) as u64;
+    convs + 3 * flat * latent_dim as u64
+}
+
+/// Images per second of `vae train`'s training step for `config`'s network (the conv row:
+/// [`conv_config`]), built as `vae train` builds it (`host_passes` on for flex: the Bernoulli
+/// term and Adam on the host), on one fixed batch of `config.batch_size` real images.
+pub fn config_train_step_rate(
+    device: &Device,
+    host_passes: bool,
+    config: &TrainingConfig,
+    pixels: &[f32],
+    effort: Effort,
+) -> anyhow::Result<Measured> {
+    memory::reset_peak();
+    let train_device = device.clone().autodiff();
+    device.seed(1);
+    let vae = with_host_passes(build_model(config, &train_device)?, host_passes);
+    let model = TrainingVae::new(vae)
+        .with_objective(config.objective.to_model())
+        .with_host_reconstruction(host_passes);
+    let optimizer = adam_optimizer(&config.optimizer, host_passes);
+    let images = batch_from(pixels, config.batch_size, &train_device);
+    Ok(steps_rate(
+        device,
+        model,
+        optimizer,
+        config.learning_rate,
+        images,
+        effort,
+    ))
 }
 
 /// Images per second of encode + decode (posterior mean, no autodiff) on one batch; `host_mean`
@@ -325,6 +413,21 @@ mod tests {
             784 * 400 + 2 * 400 * 20 + 20 * 400 + 400 * 784
         );
         assert!((shape.train_flops() / 1e6 - 3.9).abs() < 0.05);
+    }
+
+    #[test]
+    fn the_conv_row_measures_the_conv_config() {
+        let config = conv_config().unwrap();
+        assert_eq!(conv_model_name(&config), "conv 32-64-20");
+        assert_eq!(config.batch_size, 128);
+    }
+
+    #[test]
+    fn the_conv_config_costs_3_6_million_multiply_adds_per_image() {
+        // 28 -> 14 -> 7: 1x32 and 32x64 channels, 16 taps each way, then 3136 x 20 three times.
+        let convs = 2 * (14 * 14 * 32 * 16 + 7 * 7 * 32 * 64 * 16);
+        assert_eq!(conv_forward_macs(&[32, 64], 20), convs + 3 * 3136 * 20);
+        assert_eq!(conv_forward_macs(&[32, 64], 20), 3_600_128);
     }
 
     #[test]
