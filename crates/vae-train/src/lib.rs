@@ -25,6 +25,8 @@ pub mod data;
 pub mod devices;
 pub mod error;
 pub mod experiments;
+#[cfg(feature = "flex")]
+pub mod flex_conv;
 pub mod inspect;
 pub mod interop;
 pub mod model;

@@ -150,15 +150,23 @@ impl AnyDecoder {
 }
 
 /// `vae` with its host passes on or off: its MLP networks' `tanh`
-/// ([`Mlp::with_host_tanh`](vae_model::Mlp::with_host_tanh); the conv networks are unchanged)
-/// and the likelihood's mean ([`Vae::with_host_mean`](vae_model::Vae::with_host_mean)) computed
-/// on the host. Faster on the CPU backends.
+/// ([`Mlp::with_host_tanh`](vae_model::Mlp::with_host_tanh)), the conv networks' convolution
+/// gradients as matrix products (`flex_conv::KERNELS`, with the `flex` feature; they act only on
+/// a flex device with autodiff) and the likelihood's mean
+/// ([`Vae::with_host_mean`](vae_model::Vae::with_host_mean)) computed on the host. Faster on the
+/// CPU backends.
 pub fn with_host_passes(mut vae: CliVae, enabled: bool) -> CliVae {
-    if let AnyEncoder::Mlp(encoder) = &mut vae.encoder {
-        encoder.body.host_tanh = enabled;
+    #[cfg(feature = "flex")]
+    let kernels = enabled.then_some(crate::flex_conv::KERNELS);
+    #[cfg(not(feature = "flex"))]
+    let kernels = None;
+    match &mut vae.encoder {
+        AnyEncoder::Mlp(encoder) => encoder.body.host_tanh = enabled,
+        AnyEncoder::Conv(encoder) => encoder.kernels = kernels,
     }
-    if let AnyDecoder::Mlp(decoder) = &mut vae.decoder {
-        decoder.body.host_tanh = enabled;
+    match &mut vae.decoder {
+        AnyDecoder::Mlp(decoder) => decoder.body.host_tanh = enabled,
+        AnyDecoder::Conv(decoder) => decoder.kernels = kernels,
     }
     vae.with_host_mean(enabled)
 }
@@ -226,5 +234,30 @@ mod tests {
         let autodiff = vae.clone().fork(&device.clone().autodiff());
         assert_eq!(flags(&autodiff.valid()), (true, true, true));
         assert_eq!(flags(&with_host_passes(vae, false)), (false, false, false));
+    }
+
+    #[test]
+    fn host_passes_plug_the_flex_convolutions_into_both_conv_networks() {
+        let device = Device::flex();
+        let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let config = TrainingConfig::load(&configs.join("mnist-conv.json")).unwrap();
+        let vae = build_model(&config, &device).unwrap();
+        let plugged = |vae: &CliVae| match (&vae.encoder, &vae.decoder) {
+            (AnyEncoder::Conv(e), AnyDecoder::Conv(d)) => {
+                (e.kernels.is_some(), d.kernels.is_some())
+            }
+            _ => panic!("a conv config built another network"),
+        };
+        assert_eq!(plugged(&vae), (false, false));
+        let vae = with_host_passes(vae, true);
+        assert_eq!(
+            plugged(&vae),
+            (cfg!(feature = "flex"), cfg!(feature = "flex"))
+        );
+        // The Learner's fork to the autodiff device and its validation model keep them.
+        let autodiff = vae.clone().fork(&device.clone().autodiff());
+        assert_eq!(plugged(&autodiff), plugged(&vae));
+        assert_eq!(plugged(&autodiff.valid()), plugged(&vae));
+        assert_eq!(plugged(&with_host_passes(vae, false)), (false, false));
     }
 }

@@ -220,6 +220,7 @@ impl ConvEncoderConfig {
             mean: LinearConfig::new(width, self.latent_dim).init(device),
             log_var: LinearConfig::new(width, self.latent_dim).init(device),
             activation: self.activation.init(device),
+            kernels: None,
             image: [self.image.channels, self.image.height, self.image.width],
         })
     }
@@ -290,6 +291,42 @@ fn conv_pair_params(
     convs + dense
 }
 
+/// Convolutions a backend-specific crate plugs into [`ConvEncoder`] and [`ConvDecoder`] in place
+/// of Burn's `Conv2d::forward` and `ConvTranspose2d::forward`: each takes the layer (its weight,
+/// bias, stride and padding) and the input, and must return what the layer's own `forward` does,
+/// with the same gradients. `vae-train` plugs in convolutions whose gradients are single matrix
+/// products over the batch on Burn's flex backend; this crate stays free of any backend.
+///
+/// ```
+/// use burn::nn::conv::{Conv2d, ConvTranspose2d};
+/// use burn::prelude::*;
+/// use vae_model::{ConvEncoderConfig, ConvKernels, Encoder, ImageShape};
+///
+/// // Kernels that only count their calls, then run Burn's layer.
+/// static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+///     CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     layer.forward(x)
+/// }
+/// fn deconv(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+///     layer.forward(x)
+/// }
+/// let device = Device::flex();
+/// let config = ConvEncoderConfig::new(ImageShape::new(1, 8, 8), 2).with_conv_channels(vec![4, 8]);
+/// let mut encoder = config.try_init(&device).unwrap();
+/// encoder.kernels = Some(ConvKernels { conv2d: conv, conv_transpose2d: deconv });
+/// let posterior = Encoder::<4>::encode(&encoder, Tensor::zeros([3, 1, 8, 8], &device), None);
+/// assert_eq!(posterior.mean.dims(), [3, 2]);
+/// assert_eq!(CALLS.load(std::sync::atomic::Ordering::Relaxed), 2);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ConvKernels {
+    /// In place of [`Conv2d::forward`].
+    pub conv2d: fn(&Conv2d, Tensor<4>) -> Tensor<4>,
+    /// In place of [`ConvTranspose2d::forward`].
+    pub conv_transpose2d: fn(&ConvTranspose2d, Tensor<4>) -> Tensor<4>,
+}
+
 /// Stride-2 convolutions, then (with the condition concatenated) an optional dense layer and
 /// the two posterior heads.
 #[derive(Module, Debug)]
@@ -304,6 +341,9 @@ pub struct ConvEncoder {
     pub log_var: Linear,
     /// The activation after each convolution and the dense layer.
     pub activation: Activation,
+    /// Convolutions to run instead of Burn's (`None`: Burn's).
+    #[module(skip)]
+    pub kernels: Option<ConvKernels>,
     #[module(skip)]
     image: [usize; 3],
 }
@@ -313,10 +353,13 @@ impl Encoder<4> for ConvEncoder {
     /// - x: `[batch, channels, height, width]`; condition: `[batch, condition_dim]`
     /// - output: mean and log_var, each `[batch, latent_dim]`
     fn encode(&self, x: Tensor<4>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
-        let features = self
-            .convs
-            .iter()
-            .fold(x, |x, conv| self.activation.forward(conv.forward(x)));
+        let features = self.convs.iter().fold(x, |x, conv| {
+            let y = match &self.kernels {
+                Some(kernels) => (kernels.conv2d)(conv, x),
+                None => conv.forward(x),
+            };
+            self.activation.forward(y)
+        });
         let mut hidden = with_condition(features.flatten::<2>(1, 3), condition);
         if let Some(layer) = &self.hidden {
             hidden = self.activation.forward(layer.forward(hidden));
@@ -425,6 +468,7 @@ impl ConvDecoderConfig {
             project,
             deconvs,
             activation: self.activation.init(device),
+            kernels: None,
             start: [deepest, h, w],
         })
     }
@@ -442,6 +486,9 @@ pub struct ConvDecoder {
     pub deconvs: Vec<ConvTranspose2d>,
     /// The activation between layers (not after the last).
     pub activation: Activation,
+    /// Transposed convolutions to run instead of Burn's (`None`: Burn's).
+    #[module(skip)]
+    pub kernels: Option<ConvKernels>,
     #[module(skip)]
     start: [usize; 3],
 }
@@ -505,7 +552,10 @@ impl Decoder<4> for ConvDecoder {
         let mut map = map.reshape([batch, c, h, w]);
         let last = self.deconvs.len().saturating_sub(1);
         for (i, deconv) in self.deconvs.iter().enumerate() {
-            map = deconv.forward(map);
+            map = match &self.kernels {
+                Some(kernels) => (kernels.conv_transpose2d)(deconv, map),
+                None => deconv.forward(map),
+            };
             if i < last {
                 map = self.activation.forward(map);
             }

@@ -6,7 +6,9 @@
 mod conv;
 mod mlp;
 
-pub use conv::{ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ImageShape};
+pub use conv::{
+    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ConvKernels, ImageShape,
+};
 pub use mlp::{Mlp, MlpConfig, MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig};
 
 use burn::prelude::*;
