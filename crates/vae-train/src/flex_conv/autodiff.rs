@@ -1,4 +1,4 @@
-//! The backward passes of [`ConvGrads`] on `Autodiff<Flex>`: the weight and input gradients as
+//! The backward passes of [`MatmulConv`] on `Autodiff<Flex>`: the weight and input gradients as
 //! one matrix product each over the whole batch, between the windows of an image as rows
 //! ([`im2col`]) and the gradient as rows of pixels.
 
@@ -14,13 +14,13 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Shape, TensorData};
 
-use super::ConvGrads;
+use super::MatmulConv;
 use super::host::{
     Windows, add_channel_bias, channel_sums, col2im, im2col, planes_to_rows, rows_to_planes,
 };
 
-impl<C: CheckpointStrategy> ConvGrads for Autodiff<Flex, C> {
-    fn conv2d_matmul_grads(
+impl<C: CheckpointStrategy> MatmulConv for Autodiff<Flex, C> {
+    fn conv2d_as_matmuls(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
@@ -31,7 +31,7 @@ impl<C: CheckpointStrategy> ConvGrads for Autodiff<Flex, C> {
         })
     }
 
-    fn conv_transpose2d_matmul_grads(
+    fn conv_transpose2d_as_matmuls(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,

@@ -16,7 +16,8 @@ pub struct Windows {
     pub stride: [usize; 2],
     /// Zeros added before the first row and column (and as needed after the last).
     pub padding: [usize; 2],
-    /// The grid of window positions: the convolution's output height and width.
+    /// The grid of window positions: a convolution's output height and width (a transposed
+    /// convolution's input).
     pub grid: [usize; 2],
 }
 
