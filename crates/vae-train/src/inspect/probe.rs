@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn separable_classes_are_learned_and_shuffled_labels_are_not() {
-        let device = Device::default();
+        let device = Device::flex();
         let (features, labels) = clusters(30);
         let probe = LinearProbe::fit(&features, &labels, 3, 3, 200, 1, &device);
         assert_eq!(probe.accuracy(&features, &labels, &device).unwrap(), 1.0);
@@ -349,7 +349,7 @@ mod tests {
             .collect();
         let (mean, scale) = standardization(&features, 2);
         let probe = LinearProbe {
-            linear: LinearConfig::new(2, 2).init(&Device::default()),
+            linear: LinearConfig::new(2, 2).init(&Device::flex()),
             mean,
             scale,
         };
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn a_feature_count_that_does_not_fit_the_labels_is_an_error() {
-        let device = Device::default();
+        let device = Device::flex();
         let (features, labels) = clusters(5);
         let probe = LinearProbe::fit(&features, &labels, 3, 3, 5, 1, &device);
         let error = probe
