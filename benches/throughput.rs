@@ -13,7 +13,7 @@ use vae_benches::reference::{self, ReferenceReport};
 use vae_benches::stats::median;
 use vae_benches::table::{Line, render};
 use vae_benches::workloads::{
-    EVAL_BATCH, EVAL_SAMPLES, Effort, ModelShape, config_train_step_rate, conv_config,
+    EVAL_BATCH, EVAL_SAMPLES, Effort, HostPasses, ModelShape, config_train_step_rate, conv_config,
     conv_forward_macs, conv_model_name, evaluate_rate, inference_rate, learner_epoch_rate,
     matmul_gflops, train_step_rate,
 };
@@ -64,6 +64,10 @@ struct Args {
     /// compare the two).
     #[arg(long)]
     burn_adam: bool,
+    /// Train-step and inference rows with Burn's `Linear` and activations in place of the fused
+    /// layers `vae` uses on flex (to compare the two).
+    #[arg(long)]
+    burn_linear: bool,
     /// Where the PyTorch reference runs: `cpu`, or `cuda` / `cuda:N` for the GPU rows (its
     /// peak memory is then the GPU memory PyTorch allocated, not the resident set).
     #[arg(long, default_value = "cpu")]
@@ -185,6 +189,11 @@ fn measure_ours(
         let name = backend.label().to_string();
         eprintln!("measuring {name} ...");
         let wants = |w: &str| args.workloads.iter().any(|x| x == w);
+        let host = HostPasses {
+            on: backend == Backend::Flex,
+            burn_adam: args.burn_adam,
+            burn_linear: args.burn_linear,
+        };
         if wants("matmul") {
             let matmul = matmul_gflops(
                 &device,
@@ -209,15 +218,7 @@ fn measure_ours(
         }
         for shape in shapes.iter().filter(|_| wants("train")) {
             for &batch in &args.batches {
-                let m = train_step_rate(
-                    &device,
-                    backend == Backend::Flex,
-                    args.burn_adam,
-                    shape,
-                    batch,
-                    pixels,
-                    effort(batch),
-                );
+                let m = train_step_rate(&device, host, shape, batch, pixels, effort(batch));
                 lines.push(line(
                     "train step",
                     shape,
@@ -259,7 +260,7 @@ fn measure_ours(
         for shape in shapes.iter().filter(|_| wants("infer")) {
             let m = inference_rate(
                 &device,
-                backend == Backend::Flex,
+                host,
                 shape,
                 INFERENCE_BATCH,
                 pixels,
@@ -277,13 +278,7 @@ fn measure_ours(
         }
         if wants("evaluate") {
             let shape = &shapes[0];
-            let m = evaluate_rate(
-                &device,
-                backend == Backend::Flex,
-                shape,
-                pixels,
-                args.repeats,
-            );
+            let m = evaluate_rate(&device, host, shape, pixels, args.repeats);
             lines.push(line(
                 EVALUATE,
                 shape,

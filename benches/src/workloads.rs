@@ -11,7 +11,7 @@ use vae_model::train::VaeBatch;
 use vae_model::{Decoder, Encoder, Likelihood, Vae, VaeConfig, log_mean_exp};
 use vae_train::backend::Backend as BackendChoice;
 use vae_train::config::TrainingConfig;
-use vae_train::model::{build_model, with_host_passes};
+use vae_train::model::{build_model, mlp_kernels, with_host_passes};
 use vae_train::train::host_adam::adam_optimizer;
 use vae_train::train::step::{MaybeBernoulli, TrainingVae};
 use vae_train::train::{TrainOptions, train};
@@ -185,14 +185,33 @@ pub fn matmul_gflops(device: &Device, n: usize, effort: Effort) -> Measured {
     }
 }
 
+/// Which of `vae`'s host passes a row runs: with `on`, those `vae` sets on flex (the Bernoulli
+/// term, Adam, the MLP layers fused with their bias and activation, the Bernoulli mean), less
+/// Adam with `burn_adam` and the fused layers with `burn_linear` (Burn's in their place, to
+/// compare the two); none without `on` (the other backends).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostPasses {
+    /// The passes `vae` sets on flex.
+    pub on: bool,
+    /// Burn's Adam in place of the host pass.
+    pub burn_adam: bool,
+    /// Burn's `Linear` and activation in place of the fused layer.
+    pub burn_linear: bool,
+}
+
+impl HostPasses {
+    /// The MLP networks' layer kernel these passes plug in.
+    fn linear(self) -> Option<vae_model::LinearKernels> {
+        mlp_kernels(self.on && !self.burn_linear)
+    }
+}
+
 /// Images per second of the training step the Learner runs (forward, ELBO, backward of the
-/// batch sum, Adam with `vae train`'s default settings; `host_passes` as `vae train` sets them,
-/// on for flex only: the Bernoulli term and, unless `burn_adam`, Adam on the host), on one fixed
-/// batch of real images.
+/// batch sum, Adam with `vae train`'s default settings; `host` as `vae train` sets them, on for
+/// flex only), on one fixed batch of real images.
 pub fn train_step_rate(
     device: &Device,
-    host_passes: bool,
-    burn_adam: bool,
+    host: HostPasses,
     shape: &ModelShape,
     batch: usize,
     pixels: &[f32],
@@ -201,10 +220,11 @@ pub fn train_step_rate(
     memory::reset_peak();
     let train_device = device.clone().autodiff();
     device.seed(1);
-    let model =
-        TrainingVae::new(shape.config().init(&train_device)).with_host_reconstruction(host_passes);
+    let mut vae = shape.config().init(&train_device);
+    (vae.encoder.body.kernels, vae.decoder.body.kernels) = (host.linear(), host.linear());
+    let model = TrainingVae::new(vae).with_host_reconstruction(host.on);
     let config = TrainingConfig::default().optimizer;
-    let optimizer = adam_optimizer(&config, host_passes && !burn_adam);
+    let optimizer = adam_optimizer(&config, host.on && !host.burn_adam);
     let images = batch_from(pixels, batch, &train_device);
     steps_rate(device, model, optimizer, 1e-3, images, effort)
 }
@@ -307,11 +327,11 @@ pub fn config_train_step_rate(
     ))
 }
 
-/// Images per second of encode + decode (posterior mean, no autodiff) on one batch; `host_mean`
-/// as `vae` sets it (on for flex: the Bernoulli mean's `sigmoid` on the host).
+/// Images per second of encode + decode (posterior mean, no autodiff) on one batch; `host` as
+/// `vae` sets it (on for flex: the fused layers and the Bernoulli mean's `sigmoid` on the host).
 pub fn inference_rate(
     device: &Device,
-    host_mean: bool,
+    host: HostPasses,
     shape: &ModelShape,
     batch: usize,
     pixels: &[f32],
@@ -319,7 +339,8 @@ pub fn inference_rate(
 ) -> Measured {
     memory::reset_peak();
     device.seed(1);
-    let model = shape.config().init(device).with_host_mean(host_mean);
+    let mut model = shape.config().init(device).with_host_mean(host.on);
+    (model.encoder.body.kernels, model.decoder.body.kernels) = (host.linear(), host.linear());
     let images = batch_from(pixels, batch, device);
     let infer = || model.reconstruct(images.clone(), None);
     per_batch_rate(device, batch, effort, infer)
@@ -328,20 +349,21 @@ pub fn inference_rate(
 /// Images per second of the importance-weighted estimate of `log p(x)` as `vae evaluate`
 /// computes it: [`EVAL_SAMPLES`] posterior draws per image, [`EVAL_CHUNK`] decoded at once, on a
 /// batch of [`EVAL_BATCH`] real images; `host` as `vae evaluate` sets it (on for flex: the
-/// Bernoulli term on the host).
+/// Bernoulli term and the fused layers on the host).
 pub fn evaluate_rate(
     device: &Device,
-    host: bool,
+    host: HostPasses,
     shape: &ModelShape,
     pixels: &[f32],
     repeats: usize,
 ) -> Measured {
     memory::reset_peak();
     device.seed(1);
-    let model = shape.config().init(device);
+    let mut model = shape.config().init(device);
+    (model.encoder.body.kernels, model.decoder.body.kernels) = (host.linear(), host.linear());
     let images = batch_from(pixels, EVAL_BATCH, device);
     let evaluate = || {
-        let weights = if host {
+        let weights = if host.on {
             bernoulli_log_importance_weights(&model, images.clone(), None, EVAL_SAMPLES, EVAL_CHUNK)
         } else {
             model.log_importance_weights(images.clone(), None, EVAL_SAMPLES, EVAL_CHUNK)

@@ -26,8 +26,8 @@ pub use iwae::{log_importance_weights, log_mean_exp, repeat_each, standard_norma
 pub use likelihood::{AnyLikelihood, Bernoulli, ContinuousBernoulli, Gaussian, LikelihoodConfig};
 pub use loss::{ElboTerms, bernoulli_nll_with_logits, negative_elbo};
 pub use networks::{
-    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ConvKernels, ImageShape, Mlp,
-    MlpConfig, MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig,
+    ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ConvKernels, ImageShape,
+    LinearKernels, Mlp, MlpConfig, MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig,
 };
 pub use objective::{KlWarmupConfig, ObjectiveConfig, ObjectiveOutput, kl_penalty};
 pub use parts::{Decoder, Encoder, Likelihood};

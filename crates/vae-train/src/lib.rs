@@ -27,6 +27,8 @@ pub mod error;
 pub mod experiments;
 #[cfg(feature = "flex")]
 pub mod flex_conv;
+#[cfg(feature = "flex")]
+pub mod flex_linear;
 pub mod inspect;
 pub mod interop;
 pub mod model;

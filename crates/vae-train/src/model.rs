@@ -149,7 +149,9 @@ impl AnyDecoder {
     }
 }
 
-/// `vae` with its host passes on or off: its MLP networks' `tanh`
+/// `vae` with its host passes on or off: its MLP networks' layers with their bias and
+/// activation in one pass (`flex_linear::KERNELS`, with the `flex` feature; they act only on a
+/// flex device) and their `tanh` elsewhere
 /// ([`Mlp::with_host_tanh`](vae_model::Mlp::with_host_tanh)), the conv networks' convolution
 /// gradients as matrix products (`flex_conv::KERNELS`, with the `flex` feature; they act only on
 /// a flex device with autodiff) and the likelihood's mean
@@ -160,15 +162,34 @@ pub fn with_host_passes(mut vae: CliVae, enabled: bool) -> CliVae {
     let kernels = enabled.then_some(crate::flex_conv::KERNELS);
     #[cfg(not(feature = "flex"))]
     let kernels = None;
+    let linear = mlp_kernels(enabled);
     match &mut vae.encoder {
-        AnyEncoder::Mlp(encoder) => encoder.body.host_tanh = enabled,
+        AnyEncoder::Mlp(encoder) => {
+            encoder.body.host_tanh = enabled;
+            encoder.body.kernels = linear;
+        }
         AnyEncoder::Conv(encoder) => encoder.kernels = kernels,
     }
     match &mut vae.decoder {
-        AnyDecoder::Mlp(decoder) => decoder.body.host_tanh = enabled,
+        AnyDecoder::Mlp(decoder) => {
+            decoder.body.host_tanh = enabled;
+            decoder.body.kernels = linear;
+        }
         AnyDecoder::Conv(decoder) => decoder.kernels = kernels,
     }
     vae.with_host_mean(enabled)
+}
+
+/// The MLP networks' fused layer (`flex_linear::KERNELS`) where `enabled` and built with the
+/// `flex` feature, for [`Mlp::kernels`](vae_model::Mlp::kernels); `None` otherwise.
+pub fn mlp_kernels(enabled: bool) -> Option<vae_model::LinearKernels> {
+    #[cfg(feature = "flex")]
+    return enabled.then_some(crate::flex_linear::KERNELS);
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = enabled;
+        None
+    }
 }
 
 /// Builds the model `config` describes on `device`: its network pair, likelihood and
@@ -221,6 +242,8 @@ mod tests {
         let vae = build_model(&config, &device).unwrap();
         let flags = |vae: &CliVae| match (&vae.encoder, &vae.decoder) {
             (AnyEncoder::Mlp(e), AnyDecoder::Mlp(d)) => {
+                let fused = e.body.kernels.is_some() && d.body.kernels.is_some();
+                assert_eq!(fused, e.body.host_tanh && cfg!(feature = "flex"));
                 (e.body.host_tanh, d.body.host_tanh, vae.host_mean())
             }
             _ => panic!("an MLP config built another network"),

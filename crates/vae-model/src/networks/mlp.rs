@@ -54,6 +54,7 @@ impl MlpConfig {
             layers,
             activation: self.activation.init(device),
             host_tanh: false,
+            kernels: None,
         }
     }
 
@@ -73,6 +74,51 @@ pub struct Mlp {
     /// Whether a `tanh` activation runs on the host ([`host_tanh()`]); not part of records.
     #[module(skip)]
     pub host_tanh: bool,
+    /// The layers' kernel (`None`: Burn's [`Linear`] and the activation); not part of records.
+    /// It also runs the encoder's heads and the decoder's output layer built on this body.
+    #[module(skip)]
+    pub kernels: Option<LinearKernels>,
+}
+
+/// A replacement for a fully connected layer and the activation after it, for the
+/// [`Mlp`] networks: `linear(layer, x, activation)` must return what
+/// `activation.forward(layer.forward(x))` does (or `layer.forward(x)` without an activation),
+/// with the same gradients. `vae-train` plugs in one that adds the bias and applies the
+/// activation in the pass that reads the matrix product, forward and backward, on Burn's flex
+/// backend; this crate stays free of any backend.
+///
+/// ```
+/// use burn::nn::Linear;
+/// use burn::nn::activation::Activation;
+/// use burn::prelude::*;
+/// use vae_model::{ActivationConfig, LinearKernels, MlpEncoderConfig, Encoder};
+///
+/// // A kernel that counts its calls, then runs Burn's layer.
+/// static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// fn linear(layer: &Linear, x: Tensor<2>, activation: Option<&Activation>) -> Tensor<2> {
+///     CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     let y = layer.forward(x);
+///     activation.map_or(y.clone(), |a| a.forward(y))
+/// }
+/// let device = Device::flex();
+/// let mut encoder = MlpEncoderConfig::new(6, vec![8], 2, ActivationConfig::Relu).init(&device);
+/// encoder.body.kernels = Some(LinearKernels { linear });
+/// let posterior = encoder.encode(Tensor::zeros([3, 6], &device), None);
+/// assert_eq!(posterior.mean.dims(), [3, 2]);
+/// // The hidden layer and the two heads.
+/// assert_eq!(CALLS.load(std::sync::atomic::Ordering::Relaxed), 3);
+/// ```
+#[derive(Clone, Copy)]
+pub struct LinearKernels {
+    /// In place of [`Linear::forward`] followed by the activation, if any.
+    pub linear: fn(&Linear, Tensor<2>, Option<&Activation>) -> Tensor<2>,
+}
+
+// By hand: the derived form would print function addresses, which change from run to run.
+impl core::fmt::Debug for LinearKernels {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("LinearKernels")
+    }
 }
 
 impl Mlp {
@@ -93,6 +139,11 @@ impl Mlp {
     /// assert_eq!(identity.forward(x.clone()).into_data(), x.into_data());
     /// ```
     pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        if let Some(kernels) = &self.kernels {
+            return self.layers.iter().fold(input, |x, layer| {
+                (kernels.linear)(layer, x, Some(&self.activation))
+            });
+        }
         let on_host = self.host_tanh && matches!(self.activation, Activation::Tanh(_));
         self.layers.iter().fold(input, |x, layer| {
             let x = layer.forward(x);
@@ -123,6 +174,15 @@ impl Mlp {
     pub fn with_host_tanh(mut self, enabled: bool) -> Self {
         self.host_tanh = enabled;
         self
+    }
+
+    /// `layer.forward(x)` (no activation) through this body's [`LinearKernels`], if any: the
+    /// heads and output layers built on it.
+    fn linear(&self, layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+        match &self.kernels {
+            Some(kernels) => (kernels.linear)(layer, x, None),
+            None => layer.forward(x),
+        }
     }
 }
 
@@ -194,8 +254,8 @@ impl Encoder for MlpEncoder {
     fn encode(&self, x: Tensor<2>, condition: Option<Tensor<2>>) -> DiagonalGaussian {
         let hidden = self.body.forward(with_condition(x, condition));
         DiagonalGaussian {
-            mean: self.mean.forward(hidden.clone()),
-            log_var: self.log_var.forward(hidden),
+            mean: self.body.linear(&self.mean, hidden.clone()),
+            log_var: self.body.linear(&self.log_var, hidden),
         }
     }
 }
@@ -289,7 +349,7 @@ impl Decoder for MlpDecoder {
     /// - z: `[batch, latent_dim]`; condition: `[batch, condition_dim]`
     /// - output: `[batch, output_dim]`
     fn decode(&self, z: Tensor<2>, condition: Option<Tensor<2>>) -> Tensor<2> {
-        self.output
-            .forward(self.body.forward(with_condition(z, condition)))
+        let hidden = self.body.forward(with_condition(z, condition));
+        self.body.linear(&self.output, hidden)
     }
 }

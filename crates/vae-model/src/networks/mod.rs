@@ -9,7 +9,9 @@ mod mlp;
 pub use conv::{
     ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig, ConvKernels, ImageShape,
 };
-pub use mlp::{Mlp, MlpConfig, MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig};
+pub use mlp::{
+    LinearKernels, Mlp, MlpConfig, MlpDecoder, MlpDecoderConfig, MlpEncoder, MlpEncoderConfig,
+};
 
 use burn::prelude::*;
 
