@@ -64,8 +64,9 @@ struct Args {
     /// compare the two).
     #[arg(long)]
     burn_adam: bool,
-    /// Train-step and inference rows with Burn's `Linear` and activations in place of the fused
-    /// layers `vae` uses on flex (to compare the two).
+    /// Train-step, inference and evaluate rows with Burn's `Linear` and activations in place of
+    /// the fused layers `vae` uses on flex (to compare the two; the Learner-epoch row runs `vae
+    /// train`, which makes its own choice).
     #[arg(long)]
     burn_linear: bool,
     /// Where the PyTorch reference runs: `cpu`, or `cuda` / `cuda:N` for the GPU rows (its

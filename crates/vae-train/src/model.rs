@@ -150,8 +150,8 @@ impl AnyDecoder {
 }
 
 /// `vae` with its host passes on or off: its MLP networks' layers with their bias and
-/// activation in one pass (`flex_linear::KERNELS`, with the `flex` feature; they act only on a
-/// flex device) and their `tanh` elsewhere
+/// activation in one pass (`flex_linear::KERNELS`, with the `flex` feature; on a flex device,
+/// Burn's layers and activations elsewhere) or, without that feature, their `tanh` on the host
 /// ([`Mlp::with_host_tanh`](vae_model::Mlp::with_host_tanh)), the conv networks' convolution
 /// gradients as matrix products (`flex_conv::KERNELS`, with the `flex` feature; they act only on
 /// a flex device with autodiff) and the likelihood's mean

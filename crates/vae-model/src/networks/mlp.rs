@@ -75,7 +75,8 @@ pub struct Mlp {
     #[module(skip)]
     pub host_tanh: bool,
     /// The layers' kernel (`None`: Burn's [`Linear`] and the activation); not part of records.
-    /// It also runs the encoder's heads and the decoder's output layer built on this body.
+    /// It also runs the encoder's heads and the decoder's output layer built on this body, and
+    /// where set it takes the place of `host_tanh`.
     #[module(skip)]
     pub kernels: Option<LinearKernels>,
 }

@@ -35,7 +35,7 @@ fn block_len(len: usize, width: usize) -> usize {
 }
 
 /// `act(x · weight + bias)`: flex's matrix product, then one pass adding the bias and
-/// applying the activation in place.
+/// applying the activation in place (a second for `tanh`).
 pub fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, act: Act) -> FlexTensor {
     let mut y = exclusive(Flex::float_matmul(x.clone(), weight.clone()));
     let bias = contiguous(bias.clone());
@@ -109,7 +109,7 @@ pub fn activation_backward_in_place(
         None => vec![None; grad.len().div_ceil(block)],
     };
     // The blocks' sums added in the blocks' order, whichever thread ran which: the same bits
-    // every run (a resumed run repeats the one it continues).
+    // every run on the same number of threads (a resumed run repeats the one it continues).
     let partial: Vec<Vec<f32>> = grad.par_chunks_mut(block).zip(outputs).map(pass).collect();
     partial
         .into_iter()

@@ -11,15 +11,15 @@
 //! ([`vae_model::host_tanh`]) cost more: a copy to the host and back and half a dozen tensor
 //! operations to carry its gradient. Here the layer and its activation are one custom
 //! operation (Burn's backend-extension API): forward, the matrix product (flex's, the same
-//! kernel), then one pass on rayon's pool adds the bias and applies the activation in place;
-//! backward, one pass multiplies the output gradient by the activation's derivative in place and
+//! kernel), then one pass adds the bias and applies the activation in place (`tanh` as a second
+//! pass, the host `tanh`), split over rayon's pool for large outputs; backward, one pass multiplies the output gradient by the activation's derivative in place and
 //! sums it over the batch, then two matrix products give the weight's and the input's gradient
 //! as Burn's layer computes them. The values are Burn's, bit for bit, except the bias
 //! gradient's order of summation and a `tanh` within 2.4e-7 of libm's
 //! ([`vae_model::host_tanh`]).
 //!
 //! Only for `f32` tensors on a flex device, layers with a bias and no activation, ReLU or `tanh`
-//! (every MLP of `vae_model`); anything else runs Burn's layer and activation.
+//! (the activations `vae` configs use most); anything else runs Burn's layer and activation.
 
 mod autodiff;
 pub(crate) mod host;
@@ -81,8 +81,10 @@ pub fn linear(layer: &Linear, x: Tensor<2>, activation: Option<&Activation>) -> 
         && weight.dtype() == DType::F32
         && bias.as_ref().is_some_and(|b| b.dtype() == DType::F32);
     let [_, inputs] = x.dims();
+    let [weight_in, weight_out] = weight.dims();
+    let shapes_fit = |bias: &Tensor<1>| inputs == weight_in && bias.dims() == [weight_out];
     match (act_of(activation), bias) {
-        (Some(act), Some(bias)) if on_flex && f32s && inputs == weight.dims()[0] => {
+        (Some(act), Some(bias)) if on_flex && f32s && shapes_fit(&bias) => {
             Tensor::from_dispatch(<Dispatch as FusedLinear>::linear_activation(
                 x.into_dispatch(),
                 weight.into_dispatch(),
