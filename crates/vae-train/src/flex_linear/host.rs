@@ -132,15 +132,13 @@ pub fn contiguous(t: FlexTensor) -> FlexTensor {
 /// `t` itself when its buffer holds exactly its values and nothing else holds the buffer, else
 /// a copy that does: for writing in place.
 pub fn exclusive(t: FlexTensor) -> FlexTensor {
-    let whole = t
-        .as_slice::<f32>()
-        .is_some_and(|s| s.len() == t.storage::<f32>().len());
-    if whole && t.is_unique() {
+    // A strided or broadcast tensor comes back from `contiguous` as a fresh buffer of its own.
+    let t = contiguous(t);
+    if t.is_unique() && f32s(&t).len() == t.storage::<f32>().len() {
         return t;
     }
-    let shape = t.layout().shape().clone();
-    let values = f32s(&contiguous(t)).to_vec();
-    FlexTensor::from_data(TensorData::new(values, shape))
+    let values = f32s(&t).to_vec();
+    FlexTensor::from_data(TensorData::new(values, t.layout().shape().clone()))
 }
 
 /// The values of a contiguous `f32` tensor.
