@@ -9,16 +9,17 @@
 //! backends only. [`bernoulli_nll_rows`] is the same term without the gradient, for the
 //! importance-weighted estimate, where each image is scored against many decoded samples.
 //!
-//! `exp` and `log1p` run eight lanes at a time, and each row's sum is accumulated in `f64`
-//! every 128 elements. `exp` is the `wide` crate's SIMD version; `log1p` only ever sees
-//! `exp(-|l|)` in `(0, 1]`, where a short series (`2 atanh(t / (2 + t))`) is accurate to 2.2e-7
-//! (relative) and measured about five times faster than `wide`'s `ln_1p` (5.4 against 26 ns per
-//! element with `exp`, SSE2, this project's machine; scalar libm: 17 ns).
+//! `exp` and `log1p` are [`host_math`](crate::host_math)'s, vectorized for the CPU's SIMD
+//! (AVX-512 or AVX2, chosen at run time), and each row's sum is accumulated in `f64` every 128
+//! elements. `log1p` only ever sees `exp(-|l|)` in `(0, 1]`, where a short series
+//! ([`ln_1p_unit`]) is accurate to 2.2e-7 (relative) and was measured about five times faster
+//! than the `wide` crate's `ln_1p` (5.4 against 26 ns per element with `exp`, SSE2, this
+//! project's machine; scalar libm: 17 ns).
 
 use burn::prelude::*;
 use rayon::prelude::*;
-use wide::f32x8;
 
+use crate::host_math::{exp, ln_1p_unit, vectorized};
 use crate::iwae::{log_importance_weights, repeat_each};
 use crate::parts::{Decoder, Encoder, Likelihood};
 use crate::vae::Vae;
@@ -252,66 +253,53 @@ fn host_values(tensor: Tensor<2>) -> Vec<f32> {
         .expect("float tensors read as f32")
 }
 
-/// One row: the sum of `softplus(l) - l * x` and, if asked, `sigmoid(l) - x` per element.
-fn row_terms(logits: &[f32], targets: &[f32], mut grads: Option<&mut [f32]>) -> f64 {
-    let zero = f32x8::splat(0.0);
-    let one = f32x8::splat(1.0);
-    let mut total = 0.0f64;
-    let mut lanes = zero;
-    let whole = logits.len() / LANES * LANES;
-    for start in (0..whole).step_by(LANES) {
-        let l = f32x8::new(lanes_of(&logits[start..]));
-        let x = f32x8::new(lanes_of(&targets[start..]));
-        // The stable form used by `bernoulli_nll_with_logits`.
-        let e = (-l.abs()).exp();
-        lanes += l.max(zero) - l * x + ln_1p_unit(e);
-        if let Some(grads) = grads.as_deref_mut() {
-            let sigmoid = l.simd_ge(zero).select(one, e) / (one + e);
-            grads[start..start + LANES].copy_from_slice((sigmoid - x).as_array());
-        }
-        if (start + LANES).is_multiple_of(BLOCK) {
-            total += lanes.as_array().iter().map(|&v| f64::from(v)).sum::<f64>();
-            lanes = zero;
-        }
+/// One row: the sum of `softplus(l) - l * x` and, if asked, `sigmoid(l) - x` per element,
+/// vectorized for the CPU's SIMD ([`vectorized`]).
+fn row_terms(logits: &[f32], targets: &[f32], grads: Option<&mut [f32]>) -> f64 {
+    match grads {
+        Some(grads) => vectorized(
+            #[inline(always)]
+            || row_terms_with::<true>(logits, targets, grads),
+        ),
+        None => vectorized(
+            #[inline(always)]
+            || row_terms_with::<false>(logits, targets, &mut []),
+        ),
     }
-    total += lanes.as_array().iter().map(|&v| f64::from(v)).sum::<f64>();
-    for i in whole..logits.len() {
-        let (l, x) = (logits[i], targets[i]);
-        let e = (-l.abs()).exp();
-        total += f64::from(l.max(0.0) - l * x + e.ln_1p());
-        if let Some(grads) = grads.as_deref_mut() {
-            let sigmoid = if l >= 0.0 { 1.0 } else { e } / (1.0 + e);
-            grads[i] = sigmoid - x;
+}
+
+/// [`row_terms`]' loop, the gradient written to `grads` if `GRAD`: per block of [`BLOCK`]
+/// elements, the terms in one loop the compiler vectorizes, then summed in [`LANES`] `f32`
+/// lanes (element `i` to lane `i mod LANES`) and the lanes added to the `f64` total.
+#[inline(always)]
+fn row_terms_with<const GRAD: bool>(logits: &[f32], targets: &[f32], grads: &mut [f32]) -> f64 {
+    let mut total = 0.0f64;
+    let mut terms = [0.0f32; BLOCK];
+    for (block, (logits, targets)) in logits.chunks(BLOCK).zip(targets.chunks(BLOCK)).enumerate() {
+        let terms = &mut terms[..logits.len()];
+        if GRAD {
+            let grads = &mut grads[block * BLOCK..block * BLOCK + logits.len()];
+            for (((term, grad), &l), &x) in terms.iter_mut().zip(grads).zip(logits).zip(targets) {
+                let e = exp(-l.abs());
+                // The stable form used by `bernoulli_nll_with_logits`.
+                *term = if l > 0.0 { l } else { 0.0 } - l * x + ln_1p_unit(e);
+                *grad = (if l >= 0.0 { 1.0 } else { e }) / (1.0 + e) - x;
+            }
+        } else {
+            for ((term, &l), &x) in terms.iter_mut().zip(logits).zip(targets) {
+                *term = if l > 0.0 { l } else { 0.0 } - l * x + ln_1p_unit(exp(-l.abs()));
+            }
         }
+        let mut lanes = [0.0f32; LANES];
+        for chunk in terms.chunks(LANES) {
+            lanes
+                .iter_mut()
+                .zip(chunk)
+                .for_each(|(lane, &term)| *lane += term);
+        }
+        total += lanes.iter().map(|&v| f64::from(v)).sum::<f64>();
     }
     total
-}
-
-/// `ln(1 + t)` for `t` in `[0, 1]`: `2 atanh(s)` with `s = t / (2 + t)` in `[0, 1/3]`, by its
-/// series to `s^15` (the first term left out is below 1.3e-9 of the sum).
-#[inline]
-fn ln_1p_unit(t: f32x8) -> f32x8 {
-    let s = t / (f32x8::splat(2.0) + t);
-    let s2 = s * s;
-    let mut series = f32x8::splat(1.0 / 15.0);
-    for coefficient in [
-        1.0 / 13.0,
-        1.0 / 11.0,
-        1.0 / 9.0,
-        1.0 / 7.0,
-        1.0 / 5.0,
-        1.0 / 3.0,
-        1.0,
-    ] {
-        series = series * s2 + f32x8::splat(coefficient);
-    }
-    (s + s) * series
-}
-
-fn lanes_of(values: &[f32]) -> [f32; LANES] {
-    let mut lanes = [0.0; LANES];
-    lanes.copy_from_slice(&values[..LANES]);
-    lanes
 }
 
 #[cfg(test)]
@@ -445,25 +433,6 @@ mod tests {
             tries.push((tensor, host));
         }
         panic!("the host weights differ from the model's in three tries: {tries:?}");
-    }
-
-    #[test]
-    fn the_log1p_series_is_within_three_ulp_on_the_unit_interval() {
-        let mut worst = 0.0f64;
-        for i in 0..=100_000 {
-            let t = (i as f32 / 100_000.0).powi(3);
-            let series = f64::from(ln_1p_unit(f32x8::splat(t)).as_array()[0]);
-            let exact = f64::from(t).ln_1p();
-            if exact > 0.0 {
-                worst = worst.max(((series - exact) / exact).abs());
-            } else {
-                assert_eq!(series, 0.0);
-            }
-        }
-        assert!(
-            worst < 3.0 * f64::from(f32::EPSILON),
-            "worst relative error {worst:e}"
-        );
     }
 
     #[test]

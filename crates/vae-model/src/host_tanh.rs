@@ -1,21 +1,19 @@
 //! `tanh` (with the gradient autodiff expects) and `sigmoid` (values only) in one pass over host
-//! memory, eight lanes at a time and split across threads.
+//! memory, vectorized for the CPU's SIMD ([`host_math`]) and split across
+//! threads.
 //!
 //! On Burn's CPU backends, `tanh` is a scalar libm call on one core (glibc's `tanhf`, which
 //! calls `expm1f`): in a training step of the IWAE paper's 784-200-200-50 tanh VAE it took a
 //! fifth of the time (`perf`, flex, this project's 2-core machine). Here each element costs
-//! one SIMD `exp`: `tanh(x) = sign(x) (1 - e) / (1 + e)` with `e = exp(-2|x|)` in `(0, 1]`, within
+//! one vectorized `exp`: `tanh(x) = sign(x) (1 - e) / (1 + e)` with `e = exp(-2|x|)` in `(0, 1]`, within
 //! 2.4e-7 of the exact value (absolute, tested every 2.5e-3 over [-10, 10] and beyond; f32's
 //! spacing at 1 is 1.2e-7). Like [`host_bce`](crate::host_bce), it reads the tensor back from
 //! the device, so it is for the CPU backends only:
 //! [`Mlp::with_host_tanh`](crate::Mlp::with_host_tanh) turns it on.
 
+use crate::host_math::{self, map_in_place};
 use burn::prelude::*;
 use burn::tensor::DType;
-use rayon::prelude::*;
-use wide::f32x8;
-
-const LANES: usize = 8;
 
 /// `tanh` of every element of `x`, computed on the host ([`tanh_in_place`]), with the gradient
 /// `1 - tanh²` for autodiff: on an autodiff device the result is `t + (s - detach(s))` with `t`
@@ -80,43 +78,13 @@ pub fn tanh_in_place(values: &mut [f32]) {
 
 /// [`tanh_in_place`] in at most `tasks` parts.
 fn tanh_in_place_with(values: &mut [f32], tasks: usize) {
-    map_lanes_in_place(values, tasks, tanh_lanes);
-}
-
-/// Replaces each value `v` by `f(v)`, eight lanes at a time, in at most `tasks` parts on rayon's
-/// pool (the one Burn's flex backend runs its matmuls on, awake during a training step).
-pub(crate) fn map_lanes_in_place<F>(values: &mut [f32], tasks: usize, f: F)
-where
-    F: Fn(f32x8) -> f32x8 + Sync + Copy,
-{
-    let tasks = tasks.max(1);
-    // Below about 16k values a task costs more than it saves.
-    let per_task = values
-        .len()
-        .div_ceil(tasks)
-        .max(1 << 14)
-        .next_multiple_of(LANES);
-    let slice = |values: &mut [f32]| {
-        let mut chunks = values.chunks_exact_mut(LANES);
-        for chunk in &mut chunks {
-            let mut lanes = [0.0; LANES];
-            lanes.copy_from_slice(chunk);
-            chunk.copy_from_slice(f(f32x8::new(lanes)).as_array());
-        }
-        for value in chunks.into_remainder() {
-            *value = f(f32x8::splat(*value)).as_array()[0];
-        }
-    };
-    if values.len() <= per_task {
-        return slice(values);
-    }
-    values.par_chunks_mut(per_task).for_each(slice);
+    map_in_place(values, tasks, host_math::tanh);
 }
 
 /// `sigmoid` of every value, in place, the values split over rayon's pool:
 /// `1 / (1 + e)` for `x ≥ 0` and `e / (1 + e)` below, with `e = exp(-|x|)` in `(0, 1]`, so
 /// tiny probabilities keep their relative precision (within 3e-7 of the exact value, relative,
-/// while it is a normal `f32`: down to `x ≈ -87`; below, subnormal, then 0 from `x ≈ -103.6`).
+/// while it is a normal `f32`: down to `x ≈ -87`; below, subnormal, then 0 from `x ≈ -103.97`).
 ///
 /// ```
 /// use vae_model::host_tanh::sigmoid_in_place;
@@ -129,7 +97,7 @@ where
 /// }
 /// ```
 pub fn sigmoid_in_place(values: &mut [f32]) {
-    map_lanes_in_place(values, rayon::current_num_threads(), sigmoid_lanes);
+    map_in_place(values, rayon::current_num_threads(), host_math::sigmoid);
 }
 
 /// `sigmoid` of every element of `x`, computed on the host ([`sigmoid_in_place`]): the mean
@@ -165,22 +133,6 @@ pub fn host_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         .expect("float tensors read as f32");
     sigmoid_in_place(&mut values);
     Tensor::<D>::from_data(TensorData::new(values, shape), (&device, DType::F32))
-}
-
-#[inline]
-fn sigmoid_lanes(x: f32x8) -> f32x8 {
-    let one = f32x8::splat(1.0);
-    let e = (-x.abs()).exp();
-    x.simd_ge(f32x8::splat(0.0)).select(one, e) / (one + e)
-}
-
-#[inline]
-fn tanh_lanes(x: f32x8) -> f32x8 {
-    let one = f32x8::splat(1.0);
-    let e = (f32x8::splat(-2.0) * x.abs()).exp();
-    let magnitude = (one - e) / (one + e);
-    // The sign of x on |tanh x| (here tanh(-0) = -0; `host_tanh`'s bracket makes it +0).
-    magnitude.copysign(x)
 }
 
 #[cfg(test)]
@@ -230,14 +182,12 @@ mod tests {
 
     #[test]
     fn threads_split_a_long_slice_without_changing_a_value() {
-        // Three tasks' shares, none a whole number of lanes at the end.
+        // Three tasks' shares, none a whole number of SIMD lanes at the end.
         let long: Vec<f32> = (0..100_003)
             .map(|i| (i as f32 * 0.37).sin() * 6.0)
             .collect();
         let mut one_by_one = long.clone();
-        one_by_one
-            .iter_mut()
-            .for_each(|v| *v = tanh_lanes(f32x8::splat(*v)).as_array()[0]);
+        one_by_one.iter_mut().for_each(|v| *v = host_math::tanh(*v));
         for tasks in [1, 2, 3] {
             let mut split = long.clone();
             tanh_in_place_with(&mut split, tasks);

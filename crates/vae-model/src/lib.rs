@@ -6,6 +6,7 @@ mod config;
 mod distribution;
 mod error;
 pub mod host_bce;
+pub mod host_math;
 pub mod host_tanh;
 mod iwae;
 pub mod likelihood;

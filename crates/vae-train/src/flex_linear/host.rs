@@ -8,7 +8,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::tensor::TensorData;
 use rayon::prelude::*;
-use vae_model::host_tanh::tanh_in_place;
+use vae_model::host_math::{tanh, vectorized};
 
 /// Below this many values a pass stays on the calling thread.
 const PARALLEL_FROM: usize = 1 << 15;
@@ -20,7 +20,7 @@ pub enum Act {
     Identity,
     /// `max(y, 0)`, NaN kept (as flex's `relu`).
     Relu,
-    /// `tanh(y)`, on the host ([`tanh_in_place`]).
+    /// `tanh(y)`, on the host ([`tanh`]).
     Tanh,
 }
 
@@ -35,7 +35,7 @@ fn block_len(len: usize, width: usize) -> usize {
 }
 
 /// `act(x · weight + bias)`: flex's matrix product, then one pass adding the bias and
-/// applying the activation in place (a second for `tanh`).
+/// applying the activation in place.
 pub fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, act: Act) -> FlexTensor {
     let mut y = exclusive(Flex::float_matmul(x.clone(), weight.clone()));
     let bias = contiguous(bias.clone());
@@ -44,7 +44,8 @@ pub fn forward(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor, act: Act)
     y
 }
 
-/// Adds `bias` to every row of `values` (rows of `bias.len()`) and applies `act`.
+/// Adds `bias` to every row of `values` (rows of `bias.len()`) and applies `act`, in one pass
+/// vectorized for the CPU's SIMD ([`vectorized`]).
 pub fn bias_activation_in_place(values: &mut [f32], bias: &[f32], act: Act) {
     let width = bias.len();
     if width == 0 {
@@ -52,23 +53,27 @@ pub fn bias_activation_in_place(values: &mut [f32], bias: &[f32], act: Act) {
     }
     let block = block_len(values.len(), width);
     let add = |rows: &mut [f32]| {
-        for row in rows.chunks_exact_mut(width) {
-            match act {
-                Act::Relu => row.iter_mut().zip(bias).for_each(|(v, &b)| {
-                    let s = *v + b;
-                    *v = if s > 0.0 || s.is_nan() { s } else { 0.0 };
-                }),
-                Act::Identity | Act::Tanh => row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b),
-            }
-        }
+        vectorized(
+            #[inline(always)]
+            || {
+                for row in rows.chunks_exact_mut(width) {
+                    let row = row.iter_mut().zip(bias);
+                    match act {
+                        Act::Relu => row.for_each(|(v, &b)| {
+                            let s = *v + b;
+                            *v = if s > 0.0 || s.is_nan() { s } else { 0.0 };
+                        }),
+                        Act::Tanh => row.for_each(|(v, &b)| *v = tanh(*v + b)),
+                        Act::Identity => row.for_each(|(v, &b)| *v += b),
+                    }
+                }
+            },
+        )
     };
     if block >= values.len() {
         add(values);
     } else {
         values.par_chunks_mut(block).for_each(add);
-    }
-    if act == Act::Tanh {
-        tanh_in_place(values);
     }
 }
 
@@ -86,20 +91,28 @@ pub fn activation_backward_in_place(
     }
     let block = block_len(grad.len(), width);
     let pass = |(g, y): (&mut [f32], Option<&[f32]>)| {
-        // Branch-free loops over whole blocks, which the compiler vectorizes.
-        match (act, y) {
-            // The gradient where the output is positive or NaN (as flex's `relu_backward`).
-            (Act::Relu, Some(y)) => g.iter_mut().zip(y).for_each(|(g, &o)| {
-                *g = if o > 0.0 || o.is_nan() { *g } else { 0.0 };
-            }),
-            (Act::Tanh, Some(y)) => g.iter_mut().zip(y).for_each(|(g, &t)| *g *= 1.0 - t * t),
-            _ => {}
-        }
-        let mut sums = vec![0.0f32; width];
-        for row in g.chunks_exact(width) {
-            sums.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
-        }
-        sums
+        // Branch-free loops over whole blocks, vectorized for the CPU's SIMD.
+        vectorized(
+            #[inline(always)]
+            || {
+                match (act, y) {
+                    // The gradient where the output is positive or NaN (as flex's
+                    // `relu_backward`).
+                    (Act::Relu, Some(y)) => g.iter_mut().zip(y).for_each(|(g, &o)| {
+                        *g = if o > 0.0 || o.is_nan() { *g } else { 0.0 };
+                    }),
+                    (Act::Tanh, Some(y)) => {
+                        g.iter_mut().zip(y).for_each(|(g, &t)| *g *= 1.0 - t * t)
+                    }
+                    _ => {}
+                }
+                let mut sums = vec![0.0f32; width];
+                for row in g.chunks_exact(width) {
+                    sums.iter_mut().zip(row).for_each(|(s, &g)| *s += g);
+                }
+                sums
+            },
+        )
     };
     if block >= grad.len() {
         return pass((grad, output));
