@@ -39,8 +39,12 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
         if let Some(simd) = pulp::x86::V3::try_new() {
             return pulp::Simd::vectorize(simd, f);
         }
+        f()
     }
-    pulp::Arch::new().dispatch(f)
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        pulp::Arch::new().dispatch(f)
+    }
 }
 
 /// Replaces each value `v` by `f(v)` under [`vectorized`], in at most `tasks` parts on rayon's
@@ -159,15 +163,15 @@ pub fn tanh(x: f32) -> f32 {
 }
 
 /// `ln(1 + t)` for `t` in `[0, 1]`: `2 atanh(s)` with `s = t / (2 + t)` in `[0, 1/3]`, by its
-/// series to `s^15` (the first term left out is below 1.3e-9 of the sum): within 2.2e-7 of the
-/// exact value, relative. For `softplus(l) = max(l, 0) + ln(1 + e^-|l|)`.
+/// series to `s^15` (the first term left out is about 1.3e-9 of the sum): within 2.3e-7 of the
+/// exact value, relative, for a normal `t`. For `softplus(l) = max(l, 0) + ln(1 + e^-|l|)`.
 ///
 /// ```
 /// use vae_model::host_math::ln_1p_unit;
 ///
 /// for t in [0.0f32, 1e-6, 0.1, 0.5, 1.0] {
 ///     let exact = f64::from(t).ln_1p();
-///     assert!((f64::from(ln_1p_unit(t)) - exact).abs() <= 2.2e-7 * exact, "{t}");
+///     assert!((f64::from(ln_1p_unit(t)) - exact).abs() <= 2.3e-7 * exact, "{t}");
 /// }
 /// ```
 #[inline(always)]
@@ -205,7 +209,9 @@ mod tests {
         let mut worst = 0.0f64;
         for x in grid(-87.3, 88.7, 200_000) {
             let exact = f64::from(x).exp();
-            let ulp = f64::from(f32::EPSILON) * exact;
+            // The spacing of f32 at the exact value.
+            let near = exact as f32;
+            let ulp = f64::from(f32::from_bits(near.to_bits() + 1)) - f64::from(near);
             worst = worst.max((f64::from(exp(x)) - exact).abs() / ulp);
         }
         assert!(worst <= 2.0, "worst error {worst} ulp");
@@ -228,22 +234,30 @@ mod tests {
         assert!(exp(f32::NAN).is_nan());
     }
 
+    /// `f` mapped by [`map_in_place`] (monomorphized for `f` itself, so that the loop inlines
+    /// it under the SIMD dispatch) gives, on 1, 2 and 3 tasks, the bits of `f` on each value.
+    fn assert_simd_gives_the_scalar_bits<F: Fn(f32) -> f32 + Sync + Copy>(values: &[f32], f: F) {
+        let scalar: Vec<u32> = values.iter().map(|&v| f(v).to_bits()).collect();
+        for tasks in [1, 2, 3] {
+            let mut simd = values.to_vec();
+            map_in_place(&mut simd, tasks, f);
+            let bits: Vec<u32> = simd.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(bits, scalar, "{tasks} tasks");
+        }
+    }
+
     #[test]
     fn the_vectorized_loop_gives_the_scalar_bits() {
-        // Odd length: the vector body and its scalar tail; values from every branch's range.
+        // Odd length: the vector body and its scalar tail; values from every branch's range:
+        // the clamps, the subnormal results, both infinities, NaN and -0.
         let values: Vec<f32> = (0..100_003)
             .map(|i| (i as f32 * 0.37).sin() * 120.0)
-            .chain([f32::NAN, f32::INFINITY, -0.0, 1e-30])
+            .chain([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 1e-30])
             .collect();
-        for f in [exp, sigmoid, tanh, |t: f32| ln_1p_unit(t.abs().min(1.0))] {
-            let scalar: Vec<u32> = values.iter().map(|&v| f(v).to_bits()).collect();
-            for tasks in [1, 2, 3] {
-                let mut simd = values.clone();
-                map_in_place(&mut simd, tasks, f);
-                let bits: Vec<u32> = simd.iter().map(|v| v.to_bits()).collect();
-                assert_eq!(bits, scalar, "{tasks} tasks");
-            }
-        }
+        assert_simd_gives_the_scalar_bits(&values, exp);
+        assert_simd_gives_the_scalar_bits(&values, sigmoid);
+        assert_simd_gives_the_scalar_bits(&values, tanh);
+        assert_simd_gives_the_scalar_bits(&values, |t: f32| ln_1p_unit(t.abs().min(1.0)));
     }
 
     #[test]

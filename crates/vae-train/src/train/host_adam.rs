@@ -21,6 +21,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use rayon::prelude::*;
 use serde_json::Value;
+use vae_model::host_math::vectorized;
 
 /// Below this many values per task, a task costs more than it saves.
 const MIN_PER_TASK: usize = 1 << 14;
@@ -211,23 +212,10 @@ fn update_slice(
     moment_1: &mut [f32],
     moment_2: &mut [f32],
 ) {
-    // The loop, compiled for AVX-512 or AVX2 and chosen at run time, lets the compiler
-    // vectorize it: it only multiplies, adds, divides and takes square roots, element by
-    // element, so each lane rounds as the scalar code would.
-    let arch = pulp::Arch::new();
-    // pulp's `Arch` knows AVX-512 where the `flex` feature turns on its `x86-v4` (as Burn's gemm
-    // does), but not AVX2 (its `x86-v3` feature is off, as gemm builds it): take AVX2 here.
-    #[cfg(target_arch = "x86_64")]
-    if matches!(arch, pulp::Arch::Scalar)
-        && let Some(simd) = pulp::x86::V3::try_new()
-    {
-        return pulp::Simd::vectorize(
-            simd,
-            #[inline(always)]
-            || update_values(constants, param, grad, moment_1, moment_2),
-        );
-    }
-    arch.dispatch(
+    // The loop, compiled for AVX-512 or AVX2 and chosen at run time (`host_math::vectorized`),
+    // lets the compiler vectorize it: it only multiplies, adds, divides and takes square roots,
+    // element by element, so each lane rounds as the scalar code would.
+    vectorized(
         #[inline(always)]
         || update_values(constants, param, grad, moment_1, moment_2),
     )
@@ -415,8 +403,8 @@ mod tests {
     /// Updates parameters and moments in place (the gradient is fixed).
     type Updater<'a> = dyn Fn(&mut [f32], &mut [f32], &mut [f32]) + 'a;
 
-    /// AVX2 and the `Arch` pulp picks (AVX-512 here, with `flex`) give the plain scalar loop's
-    /// values exactly, tail included.
+    /// AVX2 and what `vectorized` picks (AVX-512 where the CPU has it) give the plain scalar
+    /// loop's values exactly, tail included.
     #[test]
     fn every_instruction_set_rounds_as_the_scalar_loop() {
         let adam = HostAdam::from_config(&AdamConfig::new()).unwrap();
