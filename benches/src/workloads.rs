@@ -200,9 +200,11 @@ pub struct HostPasses {
 }
 
 impl HostPasses {
-    /// The MLP networks' layer kernel these passes plug in.
-    fn linear(self) -> Option<vae_model::LinearKernels> {
-        mlp_kernels(self.on && !self.burn_linear)
+    /// `vae` with the MLP networks' layer kernel these passes plug in, in both networks.
+    fn plug_linear(self, mut vae: Vae) -> Vae {
+        let kernels = mlp_kernels(self.on && !self.burn_linear);
+        (vae.encoder.body.kernels, vae.decoder.body.kernels) = (kernels, kernels);
+        vae
     }
 }
 
@@ -220,8 +222,7 @@ pub fn train_step_rate(
     memory::reset_peak();
     let train_device = device.clone().autodiff();
     device.seed(1);
-    let mut vae = shape.config().init(&train_device);
-    (vae.encoder.body.kernels, vae.decoder.body.kernels) = (host.linear(), host.linear());
+    let vae = host.plug_linear(shape.config().init(&train_device));
     let model = TrainingVae::new(vae).with_host_reconstruction(host.on);
     let config = TrainingConfig::default().optimizer;
     let optimizer = adam_optimizer(&config, host.on && !host.burn_adam);
@@ -339,8 +340,7 @@ pub fn inference_rate(
 ) -> Measured {
     memory::reset_peak();
     device.seed(1);
-    let mut model = shape.config().init(device).with_host_mean(host.on);
-    (model.encoder.body.kernels, model.decoder.body.kernels) = (host.linear(), host.linear());
+    let model = host.plug_linear(shape.config().init(device).with_host_mean(host.on));
     let images = batch_from(pixels, batch, device);
     let infer = || model.reconstruct(images.clone(), None);
     per_batch_rate(device, batch, effort, infer)
@@ -359,8 +359,7 @@ pub fn evaluate_rate(
 ) -> Measured {
     memory::reset_peak();
     device.seed(1);
-    let mut model = shape.config().init(device);
-    (model.encoder.body.kernels, model.decoder.body.kernels) = (host.linear(), host.linear());
+    let model = host.plug_linear(shape.config().init(device));
     let images = batch_from(pixels, EVAL_BATCH, device);
     let evaluate = || {
         let weights = if host.on {

@@ -34,5 +34,7 @@ pub mod interop;
 pub mod model;
 pub mod remote;
 pub mod run;
+#[cfg(test)]
+mod test_support;
 pub mod train;
 pub mod web;

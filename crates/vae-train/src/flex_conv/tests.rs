@@ -3,6 +3,7 @@ use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use burn::tensor::Distribution;
 
 use super::*;
+use crate::test_support;
 
 fn device() -> Device {
     Device::flex().autodiff()
@@ -12,21 +13,12 @@ fn normal(shape: [usize; 4], device: &Device) -> Tensor<4> {
     Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), device)
 }
 
-/// `a` and `b` agree within `2e-5` of `b`'s largest magnitude.
+/// `a` and `b` have the same shape and agree within `2e-5` of `b`'s largest magnitude.
 fn assert_close<const D: usize>(a: Tensor<D>, b: Tensor<D>, what: &str) {
     assert_eq!(a.dims(), b.dims(), "{what}: shapes");
     let a: Vec<f32> = a.into_data().try_to_vec().unwrap();
     let b: Vec<f32> = b.into_data().try_to_vec().unwrap();
-    let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-    let worst = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        worst <= 2e-5 * scale,
-        "{what}: off by {worst} (scale {scale})"
-    );
+    test_support::assert_close(a, b, 2e-5, what);
 }
 
 /// The output and the gradients (input if `x_tracked`, weight, bias) of `forward` for the loss

@@ -11,13 +11,12 @@
 //! ([`vae_model::host_tanh`]) cost more: a copy to the host and back and half a dozen tensor
 //! operations to carry its gradient. Here the layer and its activation are one custom
 //! operation (Burn's backend-extension API): forward, the matrix product (flex's, the same
-//! kernel), then one pass adds the bias and applies the activation in place (`tanh` as a second
-//! pass, the host `tanh`), split over rayon's pool for large outputs; backward, one pass
+//! kernel), then one pass adds the bias and applies the activation in place (`tanh` is
+//! [`vae_model::host_math::tanh`]), split over rayon's pool for large outputs; backward, one pass
 //! multiplies the output gradient by the activation's derivative in place and sums it over the
 //! batch, then two matrix products give the weight's and the input's gradient as Burn's layer
 //! computes them. The values are Burn's, bit for bit, except the bias
-//! gradient's order of summation and a `tanh` within 2.4e-7 of libm's
-//! ([`vae_model::host_tanh`]).
+//! gradient's order of summation and a `tanh` within 2.4e-7 of libm's.
 //!
 //! Only for `f32` tensors on a flex device, layers with a bias and no activation, ReLU or `tanh`
 //! (the activations `vae` configs use most); anything else runs Burn's layer and activation.

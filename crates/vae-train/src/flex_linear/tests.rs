@@ -3,6 +3,7 @@ use burn::nn::activation::ActivationConfig;
 use burn::tensor::Distribution;
 
 use super::*;
+use crate::test_support::assert_close;
 
 fn normal(shape: [usize; 2], device: &Device) -> Tensor<2> {
     Tensor::<2>::random(shape, Distribution::Normal(0.0, 1.0), device)
@@ -10,21 +11,6 @@ fn normal(shape: [usize; 2], device: &Device) -> Tensor<2> {
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec().unwrap()
-}
-
-/// `a` and `b` agree within `tolerance` of `b`'s largest magnitude.
-fn assert_close(a: Vec<f32>, b: Vec<f32>, tolerance: f32, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
-    let worst = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        worst <= tolerance * scale,
-        "{what}: off by {worst} (scale {scale})"
-    );
 }
 
 /// The output and the gradients (input if tracked, weight, bias) of `forward` for the loss
